@@ -1,0 +1,62 @@
+package capi.cli;
+
+import capi.config.BadConfigException;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/**
+ * The `capi` command (shared/docs/CLI.md). Exit status: 0 success; 2 bad usage, configuration or
+ * input (one line naming what is wrong); 1 any other failure. Always exits explicitly: a Pekko
+ * system or an HTTP server left running would otherwise keep the JVM alive.
+ */
+@Command(
+    name = "capi",
+    mixinStandardHelpOptions = true,
+    version = "capi 0.1.0",
+    description = "CAPI pretraining of vision transformers on the JVM.",
+    subcommands = {
+      TrainCommand.class,
+      ResumeCommand.class,
+      NodeCommand.class,
+      EvalCommand.class,
+      BenchCommand.class,
+      ParityCommand.class,
+      ExportCommand.class
+    })
+public final class Main implements Runnable {
+  public static final int EXIT_OK = 0;
+  public static final int EXIT_FAILURE = 1;
+  public static final int EXIT_BAD_INPUT = 2;
+
+  @Override
+  public void run() {
+    throw new CommandLine.ParameterException(new CommandLine(this), "missing command");
+  }
+
+  public static void main(String[] args) {
+    System.exit(execute(args));
+  }
+
+  /** Runs a command and returns its exit status (tests call this without exiting). */
+  public static int execute(String... args) {
+    CommandLine cmd = new CommandLine(new Main());
+    cmd.setExecutionExceptionHandler(
+        (e, commandLine, parseResult) -> {
+          Throwable cause = e;
+          while (cause != null && !(cause instanceof BadConfigException)) cause = cause.getCause();
+          if (cause != null) {
+            System.err.println("capi: " + cause.getMessage());
+            return EXIT_BAD_INPUT;
+          }
+          System.err.println("capi: " + e);
+          e.printStackTrace(System.err);
+          return EXIT_FAILURE;
+        });
+    cmd.setParameterExceptionHandler(
+        (e, a) -> {
+          System.err.println("capi: " + e.getMessage());
+          return EXIT_BAD_INPUT;
+        });
+    return cmd.execute(args);
+  }
+}
