@@ -3,15 +3,44 @@ package capi.cli;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
 
-/** `capi bench`: not built yet (see the open issues). */
-@Command(name = "bench", description = "Not built yet.")
+/** `capi bench`: throughput benchmarks; each kind lives in its own class. */
+@Command(name = "bench", description = "Throughput benchmark: step | allreduce | data.")
 public final class BenchCommand implements Callable<Integer> {
   @Mixin CommonOptions common;
 
+  @Option(names = "--what", defaultValue = "step", description = "step | allreduce | data")
+  String what;
+
+  @Option(names = "--preset", description = "Model preset (default: capi.preset).")
+  String preset;
+
+  @Option(names = "--batch-size", description = "Global batch of one step.")
+  Integer batchSize;
+
+  @Option(names = "--workers", description = "Workers (all-reduce ranks).")
+  Integer workers;
+
+  @Option(names = "--steps", description = "Timed steps or iterations.")
+  Integer steps;
+
+  @Option(names = "--bytes", description = "All-reduce payload in bytes (default: 1, 4, 16, 64 MiB).")
+  Long bytes;
+
+  @Option(names = "--dataset", description = "Dataset SPEC for --what data.")
+  String dataset;
+
   @Override
-  public Integer call() {
-    System.err.println("capi: bench is not built yet");
-    return Main.EXIT_FAILURE;
+  public Integer call() throws Exception {
+    return switch (what) {
+      case "step" -> StepBench.run(this);
+      case "allreduce" -> AllReduceBench.run(this);
+      case "data" -> DataBench.run(this);
+      default -> {
+        System.err.println("capi: --what " + what + ": must be one of step, allreduce, data");
+        yield Main.EXIT_BAD_INPUT;
+      }
+    };
   }
 }
