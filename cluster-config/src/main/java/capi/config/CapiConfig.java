@@ -117,6 +117,18 @@ public final class CapiConfig {
     return v;
   }
 
+  /** A positive duration such as "10s" or "5m". */
+  public static java.time.Duration positiveDuration(Config c, String key) {
+    java.time.Duration d;
+    try {
+      d = c.getDuration(key);
+    } catch (ConfigException.BadValue | ConfigException.WrongType e) {
+      throw BadConfigException.of(key, c.getValue(key).unwrapped(), "must be a duration such as 30s or 5m");
+    }
+    if (d.isNegative() || d.isZero()) throw BadConfigException.of(key, c.getValue(key).unwrapped(), "must be positive");
+    return d;
+  }
+
   /** One of the allowed words. */
   public static String oneOf(Config c, String key, String... allowed) {
     String v = c.getString(key);
