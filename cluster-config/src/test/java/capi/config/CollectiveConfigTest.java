@@ -1,0 +1,36 @@
+package capi.config;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.time.Duration;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class CollectiveConfigTest {
+  private static CollectiveConfig read(Map<String, String> overrides) {
+    return CollectiveConfig.from(CapiConfig.load(null, overrides, null));
+  }
+
+  @Test
+  void readsTheDefaults() {
+    CollectiveConfig c = read(Map.of());
+    assertEquals("ipc", c.channel());
+    assertEquals(65504, c.mtu());
+    assertEquals(Duration.ofSeconds(10), c.timeout());
+  }
+
+  @Test
+  void rejectsFramesThatDoNotFitTheTerm() {
+    BadConfigException e = assertThrows(BadConfigException.class,
+        () -> read(Map.of("capi.collective.term-length", "131072")));
+    assertTrue(e.getMessage().startsWith("capi.collective.term-length = 131072"), e.getMessage());
+  }
+
+  @Test
+  void rejectsAnUnknownChannel() {
+    BadConfigException e = assertThrows(BadConfigException.class, () -> read(Map.of("capi.collective.channel", "tcp")));
+    assertTrue(e.getMessage().contains("ipc, udp"), e.getMessage());
+  }
+}

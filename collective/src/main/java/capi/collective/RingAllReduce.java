@@ -1,0 +1,293 @@
+package capi.collective;
+
+import static capi.collective.ChunkHeader.CALL;
+import static capi.collective.ChunkHeader.FIRST;
+import static capi.collective.ChunkHeader.GENERATION;
+import static capi.collective.ChunkHeader.LENGTH;
+import static capi.collective.ChunkHeader.STEP;
+
+import capi.config.CollectiveConfig;
+import io.aeron.ExclusivePublication;
+import io.aeron.Publication;
+import io.aeron.Subscription;
+import io.aeron.logbuffer.BufferClaim;
+import io.aeron.logbuffer.ControlledFragmentHandler;
+import io.aeron.logbuffer.ControlledFragmentHandler.Action;
+import io.aeron.logbuffer.Header;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.List;
+import org.agrona.CloseHelper;
+import org.agrona.DirectBuffer;
+import org.agrona.MutableDirectBuffer;
+import org.agrona.concurrent.BackoffIdleStrategy;
+import org.agrona.concurrent.IdleStrategy;
+import org.agrona.concurrent.UnsafeBuffer;
+
+/**
+ * One rank of a ring all-reduce over Aeron: reduce-scatter then all-gather, each n-1 steps in
+ * which a rank sends one of n segments of the buffer to its right neighbour while it receives
+ * another from its left neighbour. Every segment is reduced once, on one rank, and then copied, so
+ * all ranks end with bit-identical results. Chunks are written straight from the caller's buffer
+ * into the publication's log (tryClaim) and reduced straight from the subscription's log into the
+ * caller's buffer: no staging copies and no allocation per call. Used by one thread.
+ *
+ * <p>After a {@link CollectiveException} the ring is broken: close every rank and join again, with
+ * a new generation so that chunks still in flight from the old ring are dropped (ChunkHeader).
+ */
+public final class RingAllReduce implements AutoCloseable {
+  /** Chunks sent before the receive side is polled again, so both directions progress together. */
+  private static final int CHUNKS_PER_TURN = 8;
+  private static final int FRAGMENTS_PER_POLL = 64;
+
+  private final int generation;
+  private final int rank;
+  private final int worldSize;
+  private final int maxFloats;
+  private final List<String> endpoints;
+  private final long timeoutNs;
+  private final int chunkFloats;
+  private final ExclusivePublication toRight; // null when alone
+  private final Subscription fromLeft; // null when alone
+  private final BufferClaim claim = new BufferClaim();
+  private final UnsafeBuffer data = new UnsafeBuffer(0, 0);
+  // Waiting backs off to short parks: other ranks and the media driver need the same cores.
+  private final IdleStrategy idle = new BackoffIdleStrategy(10, 20, 1_000, 100_000);
+  private final ControlledFragmentHandler onChunk = this::onChunk;
+
+  // The step in progress. Float indices into the buffer; segments are [start(i), start(i+1)).
+  private int count;
+  private ReduceOp op;
+  private int call;
+  private int step;
+  private boolean combining;
+  private int sendNext;
+  private int sendEnd;
+  private int recvFirst;
+  private int recvEnd;
+  private int received;
+  private long lastSendResult;
+  private String brokenBy;
+
+  private RingAllReduce(
+      CollectiveConfig cfg, int generation, int rank, List<String> endpoints, int maxFloats,
+      ExclusivePublication toRight, Subscription fromLeft) {
+    this.generation = generation;
+    this.rank = rank;
+    this.worldSize = endpoints.size();
+    this.maxFloats = maxFloats;
+    this.endpoints = List.copyOf(endpoints);
+    this.timeoutNs = cfg.timeout().toNanos();
+    this.toRight = toRight;
+    this.fromLeft = fromLeft;
+    this.chunkFloats = toRight == null ? 0 : (toRight.maxPayloadLength() - LENGTH) / Float.BYTES;
+  }
+
+  /** Joins generation 0 of a ring; see {@link #join(AeronNode, CollectiveConfig, int, int, List, int)}. */
+  public static RingAllReduce join(
+      AeronNode node, CollectiveConfig cfg, int rank, List<String> ringEndpoints, int maxFloats) {
+    return join(node, cfg, 0, rank, ringEndpoints, maxFloats);
+  }
+
+  /**
+   * Joins a ring as {@code rank}; returns once both neighbours are connected, or throws a
+   * CollectiveException after the configured timeout. Every rank of the ring must join at the
+   * same time with the same generation and endpoints.
+   *
+   * @param generation the ring's generation: a re-formed ring must use a new one
+   * @param ringEndpoints where each rank receives (RingEndpoints), one per rank, in rank order
+   * @param maxFloats the largest count any all-reduce of this ring will pass
+   */
+  public static RingAllReduce join(
+      AeronNode node, CollectiveConfig cfg, int generation, int rank, List<String> ringEndpoints, int maxFloats) {
+    int n = ringEndpoints.size();
+    if (rank < 0 || rank >= n) throw new IllegalArgumentException("rank " + rank + " not in [0, " + n + ")");
+    if (maxFloats < 0) throw new IllegalArgumentException("maxFloats " + maxFloats + " < 0");
+    if (n == 1) return new RingAllReduce(cfg, generation, rank, ringEndpoints, maxFloats, null, null);
+    int right = (rank + 1) % n;
+    Subscription fromLeft = node.aeron().addSubscription(
+        RingEndpoints.subscriptionChannel(cfg, ringEndpoints.get(rank)), RingEndpoints.streamId(cfg, rank));
+    ExclusivePublication toRight = null;
+    try {
+      toRight = node.aeron().addExclusivePublication(
+          RingEndpoints.publicationChannel(cfg, ringEndpoints.get(right)), RingEndpoints.streamId(cfg, right));
+      RingAllReduce ring = new RingAllReduce(cfg, generation, rank, ringEndpoints, maxFloats, toRight, fromLeft);
+      ring.awaitNeighbours();
+      return ring;
+    } catch (RuntimeException e) {
+      CloseHelper.closeAll(toRight, fromLeft);
+      throw e;
+    }
+  }
+
+  public int rank() {
+    return rank;
+  }
+
+  public int worldSize() {
+    return worldSize;
+  }
+
+  /**
+   * Reduces floats [0, count) of {@code buffer} (direct, native byte order; its position is
+   * ignored) over all ranks in place. Every rank passes the same count and op.
+   *
+   * @throws CollectiveException when a neighbour stays silent for the configured timeout
+   */
+  public void allReduce(ByteBuffer buffer, int count, ReduceOp op) {
+    if (brokenBy != null) throw new CollectiveException(who() + ": ring is broken (" + brokenBy + "); join again");
+    if (count < 0 || count > maxFloats) {
+      throw new IllegalArgumentException("count " + count + " not in [0, maxFloats=" + maxFloats + "]");
+    }
+    if (!buffer.isDirect() || buffer.order() != ByteOrder.nativeOrder() || buffer.capacity() < (long) count * Float.BYTES) {
+      throw new IllegalArgumentException("buffer must be direct, in native byte order and hold " + count + " floats");
+    }
+    if (worldSize == 1 || count == 0) return;
+    data.wrap(buffer);
+    this.count = count;
+    this.op = op;
+    call++;
+    try {
+      int n = worldSize;
+      for (int s = 0; s < n - 1; s++) { // reduce-scatter: afterwards this rank owns segment rank+1
+        runStep(s, rank - s, rank - s - 1, true);
+      }
+      if (op == ReduceOp.AVG) divide(rank + 1, n);
+      for (int s = 0; s < n - 1; s++) { // all-gather: pass the owned segments on around the ring
+        runStep(n - 1 + s, rank + 1 - s, rank - s, false);
+      }
+    } catch (CollectiveException e) {
+      brokenBy = e.getMessage();
+      throw e;
+    }
+  }
+
+  @Override
+  public void close() {
+    CloseHelper.closeAll(toRight, fromLeft);
+  }
+
+  /** First float of segment i (mod n); segment i ends where i+1 starts, and their lengths differ by at most 1. */
+  private int start(int i, int plus) {
+    int k = Math.floorMod(i, worldSize) + plus;
+    return (int) ((long) count * k / worldSize);
+  }
+
+  private void runStep(int step, int sendSegment, int recvSegment, boolean combining) {
+    this.step = step;
+    this.combining = combining;
+    sendNext = start(sendSegment, 0);
+    sendEnd = start(sendSegment, 1);
+    recvFirst = start(recvSegment, 0);
+    recvEnd = start(recvSegment, 1);
+    received = 0;
+    long idleSince = 0;
+    while (sendNext < sendEnd || recvFirst + received < recvEnd) {
+      int work = send();
+      if (recvFirst + received < recvEnd) work += fromLeft.controlledPoll(onChunk, FRAGMENTS_PER_POLL);
+      if (work > 0) {
+        idleSince = 0;
+        idle.reset();
+        continue;
+      }
+      long now = System.nanoTime();
+      if (idleSince == 0) {
+        idleSince = now;
+      } else if (now - idleSince > timeoutNs) {
+        throw stalled();
+      }
+      idle.idle();
+    }
+  }
+
+  /** Writes up to CHUNKS_PER_TURN chunks of the send segment; stops early when back-pressured. */
+  private int send() {
+    int chunks = 0;
+    while (sendNext < sendEnd && chunks < CHUNKS_PER_TURN) {
+      int floats = Math.min(chunkFloats, sendEnd - sendNext);
+      long result = toRight.tryClaim(LENGTH + floats * Float.BYTES, claim);
+      if (result < 0) {
+        lastSendResult = result;
+        break;
+      }
+      MutableDirectBuffer log = claim.buffer();
+      int at = claim.offset();
+      log.putInt(at + GENERATION, generation);
+      log.putInt(at + CALL, call);
+      log.putInt(at + STEP, step);
+      log.putInt(at + FIRST, sendNext);
+      log.putBytes(at + LENGTH, data, sendNext * Float.BYTES, floats * Float.BYTES);
+      claim.commit();
+      sendNext += floats;
+      chunks++;
+    }
+    return chunks;
+  }
+
+  private Action onChunk(DirectBuffer log, int offset, int length, Header header) {
+    if (log.getInt(offset + GENERATION) != generation) return Action.CONTINUE; // from an old ring
+    int chunkCall = log.getInt(offset + CALL);
+    int chunkStep = log.getInt(offset + STEP);
+    if (chunkCall != call || chunkStep != step) {
+      // The left neighbour may run ahead: leave its later chunks in the log until we get there.
+      boolean later = chunkCall > call || (chunkCall == call && chunkStep > step);
+      return later ? Action.ABORT : Action.CONTINUE;
+    }
+    int first = log.getInt(offset + FIRST);
+    int bytes = length - LENGTH;
+    if (first != recvFirst + received || first + bytes / Float.BYTES > recvEnd) {
+      throw new CollectiveException(who() + ": chunk [" + first + ", +" + bytes / Float.BYTES + ") from rank "
+          + left() + " does not continue segment [" + recvFirst + ", " + recvEnd + ") at " + (recvFirst + received));
+    }
+    if (combining) {
+      op.combine(log, offset + LENGTH, data, first * Float.BYTES, bytes);
+    } else {
+      data.putBytes(first * Float.BYTES, log, offset + LENGTH, bytes);
+    }
+    received += bytes / Float.BYTES;
+    return recvFirst + received == recvEnd ? Action.BREAK : Action.CONTINUE;
+  }
+
+  private void divide(int segment, int n) {
+    for (int i = start(segment, 0); i < start(segment, 1); i++) {
+      data.putFloat(i * Float.BYTES, data.getFloat(i * Float.BYTES) / n);
+    }
+  }
+
+  private void awaitNeighbours() {
+    long deadline = System.nanoTime() + timeoutNs;
+    while (!(toRight.isConnected() && fromLeft.isConnected())) {
+      if (System.nanoTime() - deadline > 0) {
+        int missing = toRight.isConnected() ? left() : right();
+        throw new CollectiveException(who() + ": rank " + missing + " (" + endpoints.get(missing)
+            + ") did not join generation " + generation + " within " + timeoutNs / 1_000_000 + " ms");
+      }
+      idle.idle();
+    }
+    idle.reset();
+  }
+
+  private CollectiveException stalled() {
+    String where = " for " + timeoutNs / 1_000_000 + " ms in all-reduce call " + call + " step " + step;
+    if (recvFirst + received < recvEnd) {
+      return new CollectiveException(who() + ": no data from rank " + left() + " (left neighbour, "
+          + endpoints.get(left()) + ")" + where + ", " + received + " of " + (recvEnd - recvFirst) + " floats received");
+    }
+    String why = lastSendResult == Publication.NOT_CONNECTED ? "it is gone"
+        : lastSendResult == Publication.BACK_PRESSURED ? "it stopped reading" : "publication result " + lastSendResult;
+    return new CollectiveException(who() + ": rank " + right() + " (right neighbour, " + endpoints.get(right())
+        + ") accepted no data" + where + " (" + why + ")");
+  }
+
+  private String who() {
+    return "rank " + rank + " of " + worldSize + " (generation " + generation + ")";
+  }
+
+  private int left() {
+    return (rank + worldSize - 1) % worldSize;
+  }
+
+  private int right() {
+    return (rank + 1) % worldSize;
+  }
+}

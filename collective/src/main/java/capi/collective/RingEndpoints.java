@@ -1,0 +1,47 @@
+package capi.collective;
+
+import capi.config.CollectiveConfig;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Where each rank of a ring receives. An endpoint is "aeron:ipc" (the rank shares this node's
+ * media driver) or "host:port" (udp); rank r listens on stream {@code stream-id-base + r}, and on
+ * udp port {@code udp-port-base + r} of its node's address.
+ */
+public final class RingEndpoints {
+  public static final String IPC = "aeron:ipc";
+
+  private RingEndpoints() {}
+
+  /** The endpoint of {@code rank}, running on the node whose address is {@code host}. */
+  public static String of(CollectiveConfig cfg, String host, int rank) {
+    return cfg.channel().equals("ipc") ? IPC : host + ":" + (cfg.udpPortBase() + rank);
+  }
+
+  /** Endpoints of a ring whose ranks all run on this node ({@code udp-host}). */
+  public static List<String> local(CollectiveConfig cfg, int worldSize) {
+    List<String> endpoints = new ArrayList<>(worldSize);
+    for (int r = 0; r < worldSize; r++) endpoints.add(of(cfg, cfg.udpHost(), r));
+    return endpoints;
+  }
+
+  static int streamId(CollectiveConfig cfg, int rank) {
+    return cfg.streamIdBase() + rank;
+  }
+
+  /** The channel a rank listens on at its own endpoint. */
+  static String subscriptionChannel(CollectiveConfig cfg, String endpoint) {
+    if (endpoint.equals(IPC)) return IPC;
+    // The receive window is what the sender may have in flight; the socket must hold all of it.
+    int window = Math.min(cfg.socketBuffer(), cfg.termLength() / 2);
+    return "aeron:udp?endpoint=" + endpoint + "|so-rcvbuf=" + cfg.socketBuffer() + "|rcv-wnd=" + window;
+  }
+
+  /** The channel a rank sends on to its right neighbour's endpoint. */
+  static String publicationChannel(CollectiveConfig cfg, String endpoint) {
+    String sizes = "mtu=" + cfg.mtu() + "|term-length=" + cfg.termLength();
+    if (endpoint.equals(IPC)) return IPC + "?" + sizes;
+    return "aeron:udp?endpoint=" + endpoint + "|" + sizes + "|so-sndbuf=" + cfg.socketBuffer();
+  }
+}

@@ -1,0 +1,75 @@
+package capi.collective;
+
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import capi.config.CollectiveConfig;
+import java.nio.ByteBuffer;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/** A vanished peer becomes a CollectiveException within the timeout; survivors re-form the ring. */
+class RingFailureTest {
+  private static final long TIMEOUT_MS = 1000;
+  private static final CollectiveConfig CFG = Ranks.config(Map.of(
+      "capi.collective.timeout", TIMEOUT_MS + "ms", "capi.collective.mtu", "8192",
+      "capi.collective.term-length", "65536",
+      "capi.collective.stream-id-base", "7300"));
+
+  @Test
+  void aSilentPeerFailsTheCallWithinTheTimeoutNamingIt() throws Exception {
+    try (AeronNode node = AeronNode.start(CFG, "silent-peer")) {
+      List<RingAllReduce> ring = Ranks.joinAll(node, CFG, 0, 2, 1000);
+      try {
+        ByteBuffer buffer = Ranks.floats(new float[1000]);
+        long start = System.nanoTime();
+        // Rank 1 joined but never calls allReduce.
+        CollectiveException e = assertThrows(CollectiveException.class,
+            () -> ring.get(0).allReduce(buffer, 1000, ReduceOp.SUM));
+        long elapsedMs = (System.nanoTime() - start) / 1_000_000;
+        assertTrue(e.getMessage().contains("rank 1"), e.getMessage());
+        assertTrue(elapsedMs >= TIMEOUT_MS && elapsedMs < 5 * TIMEOUT_MS, "failed after " + elapsedMs + " ms");
+        CollectiveException again = assertThrows(CollectiveException.class,
+            () -> ring.get(0).allReduce(buffer, 1000, ReduceOp.SUM));
+        assertTrue(again.getMessage().contains("broken"), again.getMessage());
+      } finally {
+        ring.forEach(RingAllReduce::close);
+      }
+    }
+  }
+
+  @Test
+  void aJoinWithoutTheNeighbourFailsNamingIt() throws Exception {
+    try (AeronNode node = AeronNode.start(CFG, "lonely")) {
+      CollectiveException e = assertThrows(CollectiveException.class,
+          () -> RingAllReduce.join(node, CFG, 0, 0, RingEndpoints.local(CFG, 2), 10));
+      assertTrue(e.getMessage().contains("rank 1") && e.getMessage().contains("did not join"), e.getMessage());
+    }
+  }
+
+  @Test
+  void survivorsOfAClosedRankReformTheRing() throws Exception {
+    int count = 30_000;
+    try (AeronNode node = AeronNode.start(CFG, "reform")) {
+      List<RingAllReduce> three = Ranks.joinAll(node, CFG, 0, 3, count);
+      RingAllReduceTest.check(three, count, ReduceOp.SUM, 1);
+      three.get(2).close(); // rank 2 goes away
+      List<String> errors = Ranks.onEach(2, rank -> {
+        ByteBuffer buffer = Ranks.floats(new float[count]);
+        return assertThrows(CollectiveException.class,
+            () -> three.get(rank).allReduce(buffer, count, ReduceOp.SUM)).getMessage();
+      });
+      assertTrue(errors.get(0).contains("rank 2"), errors.get(0)); // its left neighbour was rank 2
+      three.get(0).close();
+      three.get(1).close();
+
+      List<RingAllReduce> two = Ranks.joinAll(node, CFG, 1, 2, count);
+      try {
+        for (ReduceOp op : ReduceOp.values()) RingAllReduceTest.check(two, count, op, 2);
+      } finally {
+        two.forEach(RingAllReduce::close);
+      }
+    }
+  }
+}
