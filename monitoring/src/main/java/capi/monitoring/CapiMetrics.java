@@ -29,7 +29,7 @@ public final class CapiMetrics {
   private final Gauge step = gauge("capi_step", "Last completed step.");
   private final Gauge epoch = gauge("capi_epoch", "Epoch of the last completed step (0-based).");
   private final Gauge lastStepTime = gauge("capi_last_step_timestamp_seconds",
-      "Unix time of the last completed step (staleness alerts).");
+      "Unix time of the last completed step, or of the run start before the first (staleness alerts).");
   private final Gauge runStart = gauge("capi_run_start_timestamp_seconds", "Unix time the run started.");
   private final Gauge runSteps = gauge("capi_run_steps", "Steps the run is set to reach.");
   private final Gauge worldSize = gauge("capi_world_size", "Workers in the ring.");
@@ -101,7 +101,9 @@ public final class CapiMetrics {
 
   /** A run (or a resumed run) begins: its target step count and its first world size. */
   public void runStarted(long totalSteps, int worldSize) {
-    runStart.set(nowSeconds());
+    double now = nowSeconds();
+    runStart.set(now);
+    lastStepTime.set(now); // a run that never completes a step is stale 10 minutes after its start
     runSteps.set(totalSteps);
     setWorldSize(worldSize);
   }

@@ -18,6 +18,9 @@ class CapiMetricsTest {
     CapiMetrics m = new CapiMetrics();
     double before = System.currentTimeMillis() / 1000.0;
     m.runStarted(100, 2);
+    double started = Exposition.of(m.registry()).value("capi_last_step_timestamp_seconds");
+    assertTrue(started >= before, "the staleness clock starts with the run");
+    assertEquals(started, Exposition.of(m.registry()).value("capi_run_start_timestamp_seconds"));
     m.stepCompleted(report(11, 7.0, 2));
     m.stepCompleted(report(12, 6.5, 2));
     double after = System.currentTimeMillis() / 1000.0;

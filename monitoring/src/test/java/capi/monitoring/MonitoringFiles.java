@@ -72,9 +72,22 @@ public final class MonitoringFiles {
    * An expression of the dashboard as Grafana sends it to Prometheus: $__rate_interval, $__range,
    * $__interval become {@code window}, an All-valued $instance becomes ".*".
    */
-  public static String asGrafanaSends(String expr, String window) {
+  private static String asGrafanaSends(String expr, String window) {
     return expr.replace("$__rate_interval", window).replace("$__range", window).replace("$__interval", window)
         .replace("$instance", ".*");
+  }
+
+  /**
+   * The dashboard's queries (as Grafana sends them, windows = {@code window}) for which the
+   * Prometheus finds no series now. Rate windows need two scrapes within {@code window}.
+   */
+  public static List<String> dashboardQueriesWithoutSeries(PrometheusServer prometheus, String window) {
+    List<String> empty = new ArrayList<>();
+    for (String expr : dashboardExpressions()) {
+      String sent = asGrafanaSends(expr, window);
+      if (prometheus.query(sent).isEmpty()) empty.add(sent);
+    }
+    return empty;
   }
 
   private static void addTargets(JsonNode panels, List<String> exprs) {
