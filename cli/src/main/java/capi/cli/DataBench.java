@@ -1,11 +1,93 @@
 package capi.cli;
 
-/** `capi bench`: not built yet (see the open issues). */
+import capi.config.DataConfig;
+import capi.data.BatchSource;
+import capi.data.DataCounters;
+import capi.data.Dataset;
+import capi.data.Datasets;
+import capi.data.RawImage;
+import com.typesafe.config.Config;
+import java.awt.image.BufferedImage;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import javax.imageio.ImageIO;
+
+/**
+ * `capi bench --what data [--dataset SPEC] [--preset P] [--batch-size B] [--steps N]`: how fast the
+ * data path makes whole CAPI batches (decode, RandomResizedCrop, flip, normalise, masks) for the
+ * model of the preset, with 1 loader thread and with capi.data.loader-threads threads.
+ *
+ * <p>{@code --dataset folder:DIR} with a DIR that does not exist first writes 2,000 Fashion-MNIST
+ * training images there as JPEG files (DIR/LABEL/INDEX.jpg), so the JPEG path can be measured
+ * without an ImageNet copy; an existing DIR is used as it is.
+ */
 final class DataBench {
+  private static final int JPEG_IMAGES = 2000;
+  private static final int WARMUP_STEPS = 5;
+
   private DataBench() {}
 
-  static int run(BenchCommand options) {
-    System.err.println("capi: this benchmark is not built yet");
-    return Main.EXIT_FAILURE;
+  static int run(BenchCommand options) throws Exception {
+    Map<String, String> set = new HashMap<>();
+    if (options.dataset != null) set.put("capi.data.dataset", options.dataset);
+    if (options.batchSize != null) set.put("capi.train.batch-size", options.batchSize.toString());
+    Config config = options.common.load(options.preset, set);
+    DataConfig data = DataConfig.from(config);
+    int steps = options.steps == null ? 50 : options.steps;
+    if (steps < 1) {
+      System.err.println("capi: --steps " + steps + ": must be >= 1");
+      return Main.EXIT_BAD_INPUT;
+    }
+    if (data.dataset().startsWith("folder:")) {
+      Path dir = Path.of(data.dataset().substring("folder:".length()));
+      if (!Files.exists(dir)) writeJpegsFromFashionMnist(dir);
+    }
+    BatchSource source = BatchSource.fromConfig(config);
+    int threads = data.loaderThreads();
+    double one = imagesPerSecond(source, 1, steps);
+    double all = threads == 1 ? one : imagesPerSecond(source, threads, steps);
+    var shape = source.shape();
+    System.out.printf(Locale.ROOT,
+        "{\"event\":\"bench\",\"what\":\"data\",\"dataset\":\"%s\",\"images\":%d,\"image\":\"%dx%dx%d\","
+            + "\"batch_size\":%d,\"steps\":%d,\"threads\":%d,\"img_per_s\":%.1f,\"img_per_s_per_thread\":%.1f,"
+            + "\"img_per_s_one_thread\":%.1f,\"skipped_images\":%d}%n",
+        data.dataset().replace("\\", "\\\\").replace("\"", "\\\""), source.dataset().size(),
+        shape.channels(), shape.height(), shape.width(), source.globalBatch(), steps, threads,
+        all, all / threads, one, DataCounters.skippedImages());
+    return Main.EXIT_OK;
+  }
+
+  /** Whole global batches made one after another, each split over the pool's threads. */
+  private static double imagesPerSecond(BatchSource source, int threads, int steps) {
+    ExecutorService pool = Executors.newFixedThreadPool(threads);
+    try {
+      for (int s = 0; s < WARMUP_STEPS; s++) source.batchAsync(s, 0, 1, pool).join();
+      long t0 = System.nanoTime();
+      for (int s = 0; s < steps; s++) source.batchAsync(WARMUP_STEPS + s, 0, 1, pool).join();
+      double seconds = (System.nanoTime() - t0) / 1e9;
+      return (double) steps * source.globalBatch() / seconds;
+    } finally {
+      pool.shutdownNow();
+    }
+  }
+
+  private static void writeJpegsFromFashionMnist(Path dir) throws IOException {
+    System.err.println("capi: " + dir + " does not exist; writing " + JPEG_IMAGES
+        + " Fashion-MNIST images there as JPEG (DIR/LABEL/INDEX.jpg)");
+    Dataset fashion = Datasets.open("fashion-mnist");
+    for (int i = 0; i < JPEG_IMAGES; i++) {
+      RawImage raw = fashion.decode(i);
+      BufferedImage img = new BufferedImage(raw.width(), raw.height(), BufferedImage.TYPE_BYTE_GRAY);
+      img.getRaster().setDataElements(0, 0, raw.width(), raw.height(), raw.pixels());
+      Path file = dir.resolve(Integer.toString(fashion.label(i))).resolve(i + ".jpg");
+      Files.createDirectories(file.getParent());
+      if (!ImageIO.write(img, "jpg", file.toFile())) throw new IOException("no JPEG writer");
+    }
   }
 }

@@ -4,7 +4,6 @@ import java.awt.image.BufferedImage;
 import java.awt.image.DataBufferByte;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
-import java.util.Iterator;
 import javax.imageio.ImageIO;
 import javax.imageio.ImageReader;
 import javax.imageio.stream.ImageInputStream;
@@ -17,24 +16,37 @@ final class ImageDecoder {
 
   private ImageDecoder() {}
 
+  // One reader per format and thread: looking readers up per image costs more than decoding
+  // a small one.
+  private static final ThreadLocal<ImageReader> JPEG = ThreadLocal.withInitial(() -> reader("jpeg"));
+  private static final ThreadLocal<ImageReader> PNG = ThreadLocal.withInitial(() -> reader("png"));
+
+  private static ImageReader reader(String format) {
+    return ImageIO.getImageReadersByFormatName(format).next();
+  }
+
   static RawImage decode(byte[] bytes) throws IOException {
+    ImageReader reader = readerFor(bytes);
     try (ImageInputStream in = ImageIO.createImageInputStream(new ByteArrayInputStream(bytes))) {
-      Iterator<ImageReader> readers = ImageIO.getImageReaders(in);
-      if (!readers.hasNext()) throw new IOException("not a JPEG or PNG image");
-      ImageReader reader = readers.next();
       String[] warning = new String[1];
-      try {
-        reader.setInput(in, true, true);
-        reader.addIIOReadWarningListener((source, message) -> warning[0] = message);
-        BufferedImage image = reader.read(0);
-        if (warning[0] != null) throw new IOException(warning[0]);
-        return toRaw(image);
-      } catch (RuntimeException e) { // ImageIO reports some corrupt streams this way
-        throw new IOException("undecodable image: " + e, e);
-      } finally {
-        reader.dispose();
-      }
+      reader.setInput(in, true, true);
+      reader.removeAllIIOReadWarningListeners();
+      reader.addIIOReadWarningListener((source, message) -> warning[0] = message);
+      BufferedImage image = reader.read(0);
+      if (warning[0] != null) throw new IOException(warning[0]);
+      return toRaw(image);
+    } catch (RuntimeException e) { // ImageIO reports some corrupt streams this way
+      throw new IOException("undecodable image: " + e, e);
+    } finally {
+      reader.setInput(null);
     }
+  }
+
+  /** By the file's magic bytes, not its name. */
+  private static ImageReader readerFor(byte[] b) throws IOException {
+    if (b.length > 3 && (b[0] & 0xff) == 0xff && (b[1] & 0xff) == 0xd8) return JPEG.get();
+    if (b.length > 8 && (b[0] & 0xff) == 0x89 && b[1] == 'P' && b[2] == 'N' && b[3] == 'G') return PNG.get();
+    throw new IOException("not a JPEG or PNG image");
   }
 
   private static RawImage toRaw(BufferedImage image) {
