@@ -17,7 +17,7 @@ import java.util.function.LongSupplier;
  */
 public final class CapiMetrics {
   /** Phases of a step's time breakdown; the label values of capi_step_phase_seconds_total. */
-  public static final String[] PHASES = {
+  private static final String[] PHASES = {
     "data_wait", "teacher_forward", "sinkhorn", "student", "allreduce", "optimizer", "checkpoint"
   };
 

@@ -53,6 +53,20 @@ class ConsoleProgressTest {
     assertEquals(1, parse(out).size());
   }
 
+  @Test
+  void withoutATerminalTrainingProgressIsPlainLinesOnStdout() throws Exception {
+    assertEquals(null, System.console(), "tests run without a terminal");
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    PrintStream stdout = System.out;
+    System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+    try (ConsoleProgress p = ConsoleProgress.forTraining(100, 40, Duration.ofMinutes(10))) {
+      p.update(41, 3.5, 200);
+    } finally {
+      System.setOut(stdout);
+    }
+    assertEquals(41, parse(out).get(0).get("step").asLong());
+  }
+
   private static List<JsonNode> parse(ByteArrayOutputStream out) throws Exception {
     ObjectMapper json = new ObjectMapper();
     String text = out.toString(StandardCharsets.UTF_8);
