@@ -239,8 +239,8 @@ public final class RingAllReduce implements AutoCloseable {
       throw new CollectiveException(who() + ": chunk [" + first + ", +" + bytes / Float.BYTES + ") from rank "
           + left() + " does not continue segment [" + recvFirst + ", " + recvEnd + ") at " + (recvFirst + received));
     }
-    if (combining) {
-      op.combine(log, offset + LENGTH, data, first * Float.BYTES, bytes);
+    if (combining) { // both are off-heap: the log is a mapped file, the data a direct buffer
+      op.combine(log.addressOffset() + offset + LENGTH, data.addressOffset() + (long) first * Float.BYTES, bytes);
     } else {
       data.putBytes(first * Float.BYTES, log, offset + LENGTH, bytes);
     }
