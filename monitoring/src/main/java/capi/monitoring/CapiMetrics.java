@@ -14,6 +14,11 @@ import java.util.function.LongSupplier;
  * several), the JVM and process metrics, and typed methods the runtime calls as a run goes.
  * Names are {@code capi_*} in base units; counters are exposed with {@code _total}. The Grafana
  * dashboard and the alert rules under monitoring/ use exactly these names (a test checks it).
+ *
+ * <p>The run's global series ({@link #runStarted}, {@link #setNodes}, {@link #stepCompleted},
+ * {@link #rankLag}, {@link #recovery}, {@link #checkpointWritten}, {@link #evalTop1}) are set on
+ * the coordinator's node only, so that sums over nodes do not count a step twice; the node's own
+ * ({@link #prefetchDepth}, {@link #skippedImages}, {@link #nativeMemory}, JVM) on every node.
  */
 public final class CapiMetrics {
   /** Phases of a step's time breakdown; the label values of capi_step_phase_seconds_total. */
