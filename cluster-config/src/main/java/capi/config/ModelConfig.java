@@ -1,0 +1,118 @@
+package capi.config;
+
+import com.typesafe.config.Config;
+
+/**
+ * The model of a run (capi.model.*, CAPI_SPEC.md §1): sizes, masking counts, temperatures and the
+ * training precision. Validated so that every shape the engine derives is consistent.
+ */
+public record ModelConfig(
+    int imageHeight,
+    int imageWidth,
+    int inChannels,
+    int patchSize,
+    int dim,
+    int heads,
+    int depth,
+    int predDim,
+    int predHeads,
+    int predDepth,
+    int registers,
+    int prototypes,
+    double dropPathRate,
+    double maskRatio,
+    double predictionSubsampling,
+    double studentTemp,
+    double targetTemp,
+    double clusteringTemp,
+    int sinkhornIterations,
+    String precision) {
+
+  public ModelConfig {
+    check(imageHeight % patchSize == 0, "capi.model.image-height", imageHeight, "must be a multiple of patch-size (" + patchSize + ")");
+    check(imageWidth % patchSize == 0, "capi.model.image-width", imageWidth, "must be a multiple of patch-size (" + patchSize + ")");
+    check(dim % heads == 0, "capi.model.heads", heads, "must divide capi.model.dim (" + dim + ")");
+    check((dim / heads) % 4 == 0, "capi.model.heads", heads, "must leave a head width (dim/heads) that is a multiple of 4 (RoPE)");
+    check(predDim % predHeads == 0, "capi.model.pred-heads", predHeads, "must divide capi.model.pred-dim (" + predDim + ")");
+    check((predDim / predHeads) % 4 == 0, "capi.model.pred-heads", predHeads, "must leave a head width that is a multiple of 4 (RoPE)");
+    check(registers % 4 == 0, "capi.model.registers", registers, "must be a multiple of 4 (edge coordinates)");
+    // the fields are not assigned yet in a compact constructor: derive the counts from the arguments
+    int n = (imageHeight / patchSize) * (imageWidth / patchSize);
+    int masked = (int) Math.floor(n * maskRatio);
+    check(n - masked >= 1, "capi.model.mask-ratio", maskRatio, "leaves no visible patch");
+    check((int) Math.floor(masked * predictionSubsampling) >= 1, "capi.model.prediction-subsampling",
+        predictionSubsampling, "predicts no patch");
+    check(precision.equals("float32") || precision.equals("float64"), "capi.model.precision", precision, "must be float32 or float64");
+  }
+
+  public static ModelConfig from(Config c) {
+    String m = "capi.model.";
+    return new ModelConfig(
+        CapiConfig.positiveInt(c, m + "image-height"),
+        CapiConfig.positiveInt(c, m + "image-width"),
+        CapiConfig.positiveInt(c, m + "in-channels"),
+        CapiConfig.positiveInt(c, m + "patch-size"),
+        CapiConfig.positiveInt(c, m + "dim"),
+        CapiConfig.positiveInt(c, m + "heads"),
+        CapiConfig.positiveInt(c, m + "depth"),
+        CapiConfig.positiveInt(c, m + "pred-dim"),
+        CapiConfig.positiveInt(c, m + "pred-heads"),
+        CapiConfig.positiveInt(c, m + "pred-depth"),
+        CapiConfig.nonNegativeInt(c, m + "registers"),
+        CapiConfig.positiveInt(c, m + "prototypes"),
+        CapiConfig.doubleIn(c, m + "drop-path-rate", 0, 0.99),
+        CapiConfig.doubleIn(c, m + "mask-ratio", 0, 0.99),
+        CapiConfig.doubleIn(c, m + "prediction-subsampling", 0, 1),
+        CapiConfig.doubleIn(c, m + "student-temp", 1e-6, 100),
+        CapiConfig.doubleIn(c, m + "target-temp", 1e-6, 100),
+        CapiConfig.doubleIn(c, m + "clustering-temp", 1e-6, 100),
+        CapiConfig.positiveInt(c, m + "sinkhorn-iterations"),
+        CapiConfig.oneOf(c, m + "precision", "float32", "float64"));
+  }
+
+  /** The same model in another precision (parity and gradient checks). */
+  public ModelConfig withPrecision(String p) {
+    return new ModelConfig(imageHeight, imageWidth, inChannels, patchSize, dim, heads, depth, predDim, predHeads,
+        predDepth, registers, prototypes, dropPathRate, maskRatio, predictionSubsampling, studentTemp, targetTemp,
+        clusteringTemp, sinkhornIterations, p);
+  }
+
+  /** The same model with another drop-path rate (golden runs and evaluation use 0). */
+  public ModelConfig withDropPathRate(double r) {
+    return new ModelConfig(imageHeight, imageWidth, inChannels, patchSize, dim, heads, depth, predDim, predHeads,
+        predDepth, registers, prototypes, r, maskRatio, predictionSubsampling, studentTemp, targetTemp,
+        clusteringTemp, sinkhornIterations, precision);
+  }
+
+  public int gridH() {
+    return imageHeight / patchSize;
+  }
+
+  public int gridW() {
+    return imageWidth / patchSize;
+  }
+
+  /** N: patches per image. */
+  public int patches() {
+    return gridH() * gridW();
+  }
+
+  /** M = floor(N · mask-ratio) masked patches per image. */
+  public int masked() {
+    return (int) Math.floor(patches() * maskRatio);
+  }
+
+  /** V = N − M visible patches per image. */
+  public int visible() {
+    return patches() - masked();
+  }
+
+  /** P = floor(M · prediction-subsampling) predicted patches per image. */
+  public int predicted() {
+    return (int) Math.floor(masked() * predictionSubsampling);
+  }
+
+  private static void check(boolean ok, String key, Object value, String allowed) {
+    if (!ok) throw BadConfigException.of(key, value, allowed);
+  }
+}

@@ -1,0 +1,40 @@
+package capi.engine;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Activation memory of one model: buffers are allocated the first time a step shape needs them
+ * and reused by every later step of that shape, so native memory stays flat over a run and never
+ * waits for the Java GC.
+ */
+final class Arena implements AutoCloseable {
+  private final Backend backend;
+  private final List<Tensor> owned = new ArrayList<>();
+
+  Arena(Backend backend) {
+    this.backend = backend;
+  }
+
+  Backend backend() {
+    return backend;
+  }
+
+  /** {@code current} if it has exactly {@code length} elements, else a fresh zeroed buffer. */
+  Tensor get(Tensor current, long length) {
+    if (current != null && current.length() == length) return current;
+    if (current != null) {
+      owned.remove(current);
+      backend.free(current);
+    }
+    Tensor t = backend.allocate(length);
+    owned.add(t);
+    return t;
+  }
+
+  @Override
+  public void close() {
+    for (Tensor t : owned) backend.free(t);
+    owned.clear();
+  }
+}

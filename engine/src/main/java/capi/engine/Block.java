@@ -1,0 +1,123 @@
+package capi.engine;
+
+import java.util.SplittableRandom;
+
+/**
+ * A pre-norm transformer block: x += DropPath(Attn(RMSNorm₁(x), context)); x += DropPath(MLP(RMSNorm₂(x))).
+ * Self-attention when there is no context (encoder), cross-attention only otherwise (predictor:
+ * the norm applies to the queries, not to the context).
+ */
+final class Block {
+  final RmsNorm norm1;
+  final Attention attn;
+  final RmsNorm norm2;
+  final Mlp mlp;
+  final int dim;
+  private final Arena arena;
+  private final Branch b1 = new Branch();
+  private final Branch b2 = new Branch();
+  private Tensor coordsS, ctxS, ctxCoordsS, dctxS;
+  private int batch, tokens, ctxTokens, ctxDim;
+  private boolean cross;
+
+  /** Per-branch state: the kept samples, their input, normed input, output and gradients. */
+  private static final class Branch {
+    int[] keep;
+    double scale;
+    Tensor in, normed, out, dOut, dNormed, dIn;
+  }
+
+  Block(ParamSet ps, String name, int dim, int contextDim, int heads, Arena arena) {
+    this.dim = dim;
+    this.norm1 = new RmsNorm(ps, name + ".residual1.norm", dim, arena);
+    this.attn = new Attention(ps, name + ".residual1.fn", dim, contextDim, heads, arena);
+    this.norm2 = new RmsNorm(ps, name + ".residual2.norm", dim, arena);
+    this.mlp = new Mlp(ps, name + ".residual2.fn", dim, arena);
+    this.arena = arena;
+  }
+
+  /**
+   * x (B, T, D) updated in place at coords (B, T, 2); ctx (B, Tk, Dc) at ctxCoords, or null for
+   * self-attention. rng null: no drop path. ctx must stay untouched until the backward.
+   */
+  void forward(Tensor x, Tensor coords, Tensor ctx, Tensor ctxCoords, int batch, int tokens, int ctxTokens,
+      int ctxDim, double dropRate, SplittableRandom rng) {
+    Backend be = arena.backend();
+    this.batch = batch;
+    this.tokens = tokens;
+    this.cross = ctx != null;
+    this.ctxTokens = ctxTokens;
+    this.ctxDim = ctxDim;
+    // branch 1: attention
+    start(b1, x, dropRate, rng);
+    int n = b1.keep.length;
+    coordsS = arena.get(coordsS, (long) n * tokens * 2);
+    be.gatherRows(coords, b1.keep, tokens * 2, coordsS);
+    if (cross) {
+      ctxS = arena.get(ctxS, (long) n * ctxTokens * ctxDim);
+      ctxCoordsS = arena.get(ctxCoordsS, (long) n * ctxTokens * 2);
+      be.gatherRows(ctx, b1.keep, ctxTokens * ctxDim, ctxS);
+      be.gatherRows(ctxCoords, b1.keep, ctxTokens * 2, ctxCoordsS);
+      attn.forward(b1.normed, coordsS, ctxS, ctxCoordsS, n, tokens, ctxTokens, b1.out);
+    } else {
+      attn.forward(b1.normed, coordsS, b1.normed, coordsS, n, tokens, tokens, b1.out);
+    }
+    be.scatterAddRows(b1.out, b1.keep, tokens * dim, b1.scale, x);
+    // branch 2: MLP
+    start(b2, x, dropRate, rng);
+    mlp.forward(b2.normed, b2.keep.length * tokens, b2.out);
+    be.scatterAddRows(b2.out, b2.keep, tokens * dim, b2.scale, x);
+  }
+
+  /** Picks the branch's samples, gathers and normalises them. */
+  private void start(Branch br, Tensor x, double dropRate, SplittableRandom rng) {
+    Backend be = arena.backend();
+    br.keep = DropPath.keep(batch, dropRate, rng);
+    br.scale = (double) batch / br.keep.length;
+    long size = (long) br.keep.length * tokens * dim;
+    br.in = arena.get(br.in, size);
+    br.normed = arena.get(br.normed, size);
+    br.out = arena.get(br.out, size);
+    be.gatherRows(x, br.keep, tokens * dim, br.in);
+    (br == b1 ? norm1 : norm2).forward(br.in, br.keep.length * tokens, br.normed);
+  }
+
+  /** dx (B, T, D): gradient of the block output, turned in place into that of its input; dctx += (cross only). */
+  void backward(Tensor dx, Tensor dctx) {
+    Backend be = arena.backend();
+    // branch 2
+    prepareBackward(b2, dx);
+    mlp.backward(b2.dOut, b2.dNormed);
+    finishBackward(b2, norm2, dx);
+    // branch 1
+    prepareBackward(b1, dx);
+    int n = b1.keep.length;
+    be.fill(b1.dNormed, 0);
+    if (cross) {
+      dctxS = arena.get(dctxS, (long) n * ctxTokens * ctxDim);
+      be.fill(dctxS, 0);
+      attn.backward(b1.dOut, b1.dNormed, dctxS);
+      be.scatterAddRows(dctxS, b1.keep, ctxTokens * ctxDim, 1, dctx);
+    } else {
+      attn.backward(b1.dOut, b1.dNormed, b1.dNormed);
+    }
+    finishBackward(b1, norm1, dx);
+  }
+
+  private void prepareBackward(Branch br, Tensor dx) {
+    Backend be = arena.backend();
+    long size = (long) br.keep.length * tokens * dim;
+    br.dOut = arena.get(br.dOut, size);
+    br.dNormed = arena.get(br.dNormed, size);
+    br.dIn = arena.get(br.dIn, size);
+    be.gatherRows(dx, br.keep, tokens * dim, br.dOut);
+    be.scale(br.dOut, br.scale);
+  }
+
+  private void finishBackward(Branch br, RmsNorm norm, Tensor dx) {
+    Backend be = arena.backend();
+    be.fill(br.dIn, 0);
+    norm.backward(br.in, br.dNormed, br.keep.length * tokens, br.dIn);
+    be.scatterAddRows(br.dIn, br.keep, tokens * dim, 1, dx);
+  }
+}

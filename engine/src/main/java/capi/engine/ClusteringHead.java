@@ -1,0 +1,44 @@
+package capi.engine;
+
+/**
+ * The online-clustering head (reference OnlineClustering.layer): z = A·x/max(‖x‖, 1e-7) + c with
+ * A (K, D) unnormalised and a bias c (K). Trained by its own loss and optimiser only.
+ */
+final class ClusteringHead {
+  static final double EPS = 1e-7;
+  final Param weight;
+  final Param bias;
+  final int in;
+  final int out;
+  private final Arena arena;
+  private Tensor u, norms, logits;
+  private int rows;
+
+  ClusteringHead(ParamSet ps, int in, int out, Arena arena) {
+    this.weight = ps.add("layer.weight", out, in);
+    this.bias = ps.add("layer.bias", out);
+    this.in = in;
+    this.out = out;
+    this.arena = arena;
+  }
+
+  /** logits (rows, K) of x (rows, D). */
+  Tensor forward(Tensor x, int rows) {
+    Backend be = arena.backend();
+    this.rows = rows;
+    u = arena.get(u, (long) rows * in);
+    norms = arena.get(norms, rows);
+    logits = arena.get(logits, (long) rows * out);
+    be.l2Normalize(x, rows, in, EPS, u, norms);
+    be.gemm(false, true, rows, out, in, 1, u, 0, in, weight.value, 0, in, 0, logits, 0, out, 1, 0, 0, 0);
+    be.addRowVector(logits, rows, out, bias.value);
+    return logits;
+  }
+
+  /** A and c gradients accumulate from ∂L/∂logits (no gradient flows to the tokens). */
+  void backward(Tensor dLogits) {
+    Backend be = arena.backend();
+    be.gemm(true, false, out, in, rows, 1, dLogits, 0, out, u, 0, in, 1, weight.grad, 0, in, 1, 0, 0, 0);
+    be.sumRows(dLogits, rows, out, bias.grad);
+  }
+}

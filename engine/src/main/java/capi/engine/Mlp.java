@@ -1,0 +1,40 @@
+package capi.engine;
+
+/** fc1 (D → 4D), exact GELU, fc2 (4D → D); no biases. */
+final class Mlp {
+  final Linear fc1;
+  final Linear fc2;
+  private final Arena arena;
+  private Tensor pre; // (rows, 4D) before the GELU
+  private Tensor act; // (rows, 4D) after it
+  private Tensor dAct;
+  private Tensor x; // the input of the last forward
+  private int rows;
+
+  Mlp(ParamSet ps, String name, int dim, Arena arena) {
+    this.fc1 = new Linear(ps, name + ".fc1", dim, 4 * dim);
+    this.fc2 = new Linear(ps, name + ".fc2", 4 * dim, dim);
+    this.arena = arena;
+  }
+
+  /** y (rows, D) ← MLP(x); x must stay untouched until the backward. */
+  void forward(Tensor x, int rows, Tensor y) {
+    Backend be = arena.backend();
+    this.x = x;
+    this.rows = rows;
+    pre = arena.get(pre, (long) rows * fc1.out);
+    act = arena.get(act, (long) rows * fc1.out);
+    fc1.forward(be, x, rows, pre);
+    be.gelu(pre, act);
+    fc2.forward(be, act, rows, y);
+  }
+
+  /** dx ← ∂L/∂x given dy; weight gradients accumulate. */
+  void backward(Tensor dy, Tensor dx) {
+    Backend be = arena.backend();
+    dAct = arena.get(dAct, (long) rows * fc1.out);
+    fc2.backward(be, act, dy, rows, dAct, false);
+    be.geluBackward(pre, dAct, dAct);
+    fc1.backward(be, x, dAct, rows, dx, false);
+  }
+}

@@ -1,0 +1,50 @@
+package capi.engine;
+
+/**
+ * The student head (reference L2NormLinear with weight norm): logits = W·x/max(‖x‖, 1e-12) with
+ * W = g ⊙ V/(‖V_row‖ + 1e-8), V (K, Dp), g (K, 1) trainable; no bias.
+ */
+final class StudentHead {
+  static final double EPS = 1e-12;
+  final Param g;
+  final Param v;
+  final int in;
+  final int out;
+  private final Arena arena;
+  private Tensor u, norms, w, vNorms, logits, dW, du;
+  private int rows;
+
+  StudentHead(ParamSet ps, int in, int out, Arena arena) {
+    this.g = ps.add("head.last_layer.weight_g", out, 1);
+    this.v = ps.add("head.last_layer.weight_v", out, in);
+    this.in = in;
+    this.out = out;
+    this.arena = arena;
+  }
+
+  /** logits (rows, K) of x (rows, Dp); x need not be kept. */
+  Tensor forward(Tensor x, int rows) {
+    Backend be = arena.backend();
+    this.rows = rows;
+    u = arena.get(u, (long) rows * in);
+    norms = arena.get(norms, rows);
+    w = arena.get(w, (long) out * in);
+    vNorms = arena.get(vNorms, out);
+    logits = arena.get(logits, (long) rows * out);
+    be.l2Normalize(x, rows, in, EPS, u, norms);
+    be.weightNorm(v.value, g.value, out, in, w, vNorms);
+    be.gemm(false, true, rows, out, in, 1, u, 0, in, w, 0, in, 0, logits, 0, out, 1, 0, 0, 0);
+    return logits;
+  }
+
+  /** dx (rows, Dp) ← ∂L/∂x given ∂L/∂logits; g and V gradients accumulate. */
+  void backward(Tensor dLogits, Tensor dx) {
+    Backend be = arena.backend();
+    dW = arena.get(dW, (long) out * in);
+    du = arena.get(du, (long) rows * in);
+    be.gemm(true, false, out, in, rows, 1, dLogits, 0, out, u, 0, in, 0, dW, 0, in, 1, 0, 0, 0);
+    be.gemm(false, false, rows, in, out, 1, dLogits, 0, out, w, 0, in, 0, du, 0, in, 1, 0, 0, 0);
+    be.weightNormBackward(v.value, g.value, vNorms, dW, out, in, v.grad, g.grad);
+    be.l2NormalizeBackward(u, norms, du, rows, in, EPS, dx);
+  }
+}
