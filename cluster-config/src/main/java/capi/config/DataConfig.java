@@ -2,6 +2,9 @@ package capi.config;
 
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigException;
+import com.typesafe.config.ConfigFactory;
+import com.typesafe.config.ConfigValue;
+import com.typesafe.config.ConfigValueType;
 import java.util.List;
 
 /**
@@ -31,9 +34,6 @@ public record DataConfig(
     double aspectMax = CapiConfig.doubleIn(c, p + "crop-aspect-max", aspectMin, 1e3);
     double[] mean = numbers(c, p + "mean", Double.NEGATIVE_INFINITY);
     double[] std = numbers(c, p + "std", 0);
-    if (mean.length != std.length) {
-      throw BadConfigException.of(p + "std", List.of(std.length), "must have as many values as " + p + "mean");
-    }
     return new DataConfig(
         c.getString(p + "dataset"),
         mean,
@@ -51,8 +51,12 @@ public record DataConfig(
   private static double[] numbers(Config c, String key, double above) {
     List<Double> list;
     try {
-      list = c.getDoubleList(key);
-    } catch (ConfigException.WrongType e) {
+      ConfigValue v = c.getValue(key);
+      // -Dcapi.data.mean=[0.5] arrives as the string "[0.5]": read it as HOCON.
+      list = v.valueType() == ConfigValueType.STRING
+          ? ConfigFactory.parseString("v = " + v.unwrapped()).getDoubleList("v")
+          : c.getDoubleList(key);
+    } catch (ConfigException e) {
       throw BadConfigException.of(key, c.getValue(key).unwrapped(), "must be a list of numbers");
     }
     if (list.isEmpty() || list.size() > 3) {

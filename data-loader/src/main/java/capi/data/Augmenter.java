@@ -49,7 +49,7 @@ final class Augmenter {
     float[] rows = new float[box.height() * outW]; // horizontally resampled crop rows (crop h, W)
     for (int c = 0; c < channels; c++) {
       for (int y = 0; y < box.height(); y++) {
-        sourceRow(img, box.top() + y, c, channels, source);
+        sourceRow(img, box.top() + y, box.left(), box.left() + box.width(), c, channels, source);
         for (int x = 0; x < outW; x++) {
           double[] w = tx.weights()[x];
           int first = tx.first()[x];
@@ -73,9 +73,9 @@ final class Augmenter {
     }
   }
 
-  /** Row y of channel c of the model's colour space, scaled to [0, 1]. */
-  private static void sourceRow(RawImage img, int y, int c, int channels, float[] out) {
-    for (int x = 0; x < img.width(); x++) {
+  /** Columns [from, to) of row y of channel c in the model's colour space, scaled to [0, 1]. */
+  private static void sourceRow(RawImage img, int y, int from, int to, int c, int channels, float[] out) {
+    for (int x = from; x < to; x++) {
       float v;
       if (img.channels() == channels) {
         v = img.at(y, x, c);
