@@ -1,5 +1,6 @@
 package capi.engine.checkpoint;
 
+import capi.config.BadConfigException;
 import com.typesafe.config.ConfigObject;
 import com.typesafe.config.ConfigValue;
 import java.io.IOException;
@@ -37,6 +38,8 @@ import java.util.stream.Stream;
  */
 public final class CheckpointStore {
   public static final String MANIFEST = "manifest.json";
+  /** The tensors of a checkpoint: every model and optimiser tensor, named as CapiTrainer.state() names them. */
+  public static final String MODEL_FILE = "model.safetensors";
   public static final String LATEST = "LATEST";
   private static final String PREFIX = "step-";
 
@@ -148,6 +151,24 @@ public final class CheckpointStore {
       }
     }
     return Optional.empty();
+  }
+
+  /**
+   * The checkpoint a user named: a checkpoint directory (verified) or a run directory (its newest
+   * valid checkpoint). A path that is neither is a {@link BadConfigException} naming it.
+   */
+  public static Checkpoint locate(Path path, Consumer<String> warn) throws IOException {
+    if (Files.isRegularFile(path.resolve(MANIFEST))) {
+      try {
+        return new Checkpoint(verify(path), path);
+      } catch (IOException e) {
+        throw new BadConfigException("checkpoint " + path + " is damaged: " + e.getMessage());
+      }
+    }
+    Path dir = Files.isDirectory(path.resolve("checkpoints")) ? path.resolve("checkpoints") : path;
+    if (!Files.isDirectory(dir)) throw new BadConfigException(path + ": no such run or checkpoint directory");
+    return new CheckpointStore(dir, 1, warn).latestValid()
+        .orElseThrow(() -> new BadConfigException(path + ": holds no valid checkpoint"));
   }
 
   /** Checks every file of the manifest (size and SHA-256); returns the checkpoint's step. */

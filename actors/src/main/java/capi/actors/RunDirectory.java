@@ -1,0 +1,130 @@
+package capi.actors;
+
+import capi.config.BadConfigException;
+import capi.config.CapiConfig;
+import com.typesafe.config.Config;
+import java.io.BufferedWriter;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.time.LocalDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * A run directory (CLI.md): {@code config.conf}, {@code metrics.jsonl} (one JSON object per step),
+ * {@code checkpoints/}. Owned by the coordinator; one writer.
+ */
+public final class RunDirectory implements AutoCloseable {
+  public static final String CONFIG = "config.conf";
+  public static final String METRICS = "metrics.jsonl";
+  public static final String CHECKPOINTS = "checkpoints";
+  private static final Pattern STEP = Pattern.compile("\"step\":(\\d+)");
+
+  private final Path dir;
+  private BufferedWriter metrics;
+
+  private RunDirectory(Path dir) {
+    this.dir = dir;
+  }
+
+  /** A new run: creates the directory (runs/TIMESTAMP when none is configured) and writes config.conf. */
+  public static RunDirectory create(String configured, Config config) throws IOException {
+    Path dir = configured.isEmpty()
+        ? Path.of("runs", LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")))
+        : Path.of(configured);
+    if (Files.exists(dir.resolve(CONFIG))) {
+      throw new BadConfigException("run directory " + dir + " already holds a run; use `capi resume " + dir + "`");
+    }
+    Files.createDirectories(dir.resolve(CHECKPOINTS));
+    Files.writeString(dir.resolve(CONFIG), CapiConfig.render(config), StandardCharsets.UTF_8);
+    return new RunDirectory(dir.toAbsolutePath());
+  }
+
+  /** An existing run, for resume: its config.conf must exist. */
+  public static RunDirectory open(Path dir) {
+    if (!Files.isRegularFile(dir.resolve(CONFIG))) {
+      throw new BadConfigException("run directory " + dir + ": no " + CONFIG + " (not a capi run directory)");
+    }
+    return new RunDirectory(dir.toAbsolutePath());
+  }
+
+  public Path dir() {
+    return dir;
+  }
+
+  public Path checkpoints() {
+    return dir.resolve(CHECKPOINTS);
+  }
+
+  /** Removes a run directory that never got a checkpoint (a run that failed at start). */
+  public void deleteIfNoCheckpoint() throws IOException {
+    close();
+    try (var s = Files.list(checkpoints())) {
+      if (s.findAny().isPresent()) return;
+    }
+    try (var walk = Files.walk(dir)) {
+      for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) Files.delete(p);
+    }
+  }
+
+  /** Replaces config.conf (a resume with new overrides), atomically. */
+  public void saveConfig(Config config) throws IOException {
+    Path tmp = dir.resolve(CONFIG + ".tmp");
+    Files.writeString(tmp, CapiConfig.render(config), StandardCharsets.UTF_8);
+    Files.move(tmp, dir.resolve(CONFIG), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+  }
+
+  public Config savedConfig() {
+    return CapiConfig.loadRendered(dir.resolve(CONFIG));
+  }
+
+  /**
+   * Opens metrics.jsonl for appending, first dropping lines of steps after {@code lastStep} (steps a
+   * killed run logged after its last checkpoint, which the resumed run computes again).
+   */
+  public void openMetrics(long lastStep) throws IOException {
+    Path file = dir.resolve(METRICS);
+    if (Files.exists(file)) {
+      List<String> kept = new ArrayList<>();
+      boolean dropped = false;
+      for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
+        Matcher m = STEP.matcher(line);
+        if (line.isBlank() || (m.find() && Long.parseLong(m.group(1)) > lastStep) || !line.endsWith("}")) {
+          dropped = true;
+        } else {
+          kept.add(line);
+        }
+      }
+      if (dropped) {
+        Path tmp = dir.resolve(METRICS + ".tmp");
+        Files.write(tmp, kept, StandardCharsets.UTF_8);
+        Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+      }
+    }
+    metrics = Files.newBufferedWriter(file, StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+  }
+
+  /** Appends one JSON line and flushes it (a crash loses at most the step in flight). */
+  public void appendMetrics(String jsonLine) {
+    try {
+      metrics.write(jsonLine);
+      metrics.newLine();
+      metrics.flush();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  @Override
+  public void close() throws IOException {
+    if (metrics != null) metrics.close();
+  }
+}

@@ -1,0 +1,49 @@
+package capi.actors;
+
+import capi.config.CollectiveConfig;
+import capi.config.TrainConfig;
+import capi.collective.RingEndpoints;
+import capi.engine.checkpoint.CheckpointStore;
+import capi.monitoring.CapiMetrics;
+import capi.monitoring.ConsoleProgress;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * What the coordinator needs to drive a run.
+ *
+ * @param totalSteps the step count at which the run ends
+ * @param expectedWorkers workers (over all nodes) to wait for before the first step
+ * @param minNodes nodes to wait for before the first step (capi.cluster.min-nodes)
+ * @param datasetSize samples per epoch (for the epoch metric)
+ */
+public record RunSpec(
+    TrainConfig train,
+    CollectiveConfig collective,
+    RunDirectory runDir,
+    CheckpointStore checkpoints,
+    long totalSteps,
+    int expectedWorkers,
+    int minNodes,
+    Schedules schedules,
+    long datasetSize,
+    CapiMetrics metrics,
+    ConsoleProgress progress,
+    CompletableFuture<RunResult> result) {
+
+  /** The coordinator's schedules, indexed by the 0-based step. */
+  public interface Schedules {
+    double lr(long step);
+
+    double momentum(long step);
+
+    double clusteringLr(long step);
+  }
+
+  String endpoint(String host, int rank) {
+    return RingEndpoints.of(collective, host, rank);
+  }
+
+  int epochOf(long step) {
+    return (int) (step * train.batchSize() / Math.max(1, datasetSize));
+  }
+}

@@ -1,0 +1,96 @@
+package capi.actors;
+
+import capi.collective.AeronNode;
+import capi.config.CollectiveConfig;
+import capi.config.DataConfig;
+import capi.config.ModelConfig;
+import capi.config.MonitoringConfig;
+import capi.config.OptimConfig;
+import capi.config.TrainConfig;
+import capi.data.BatchSource;
+import capi.data.DataCounters;
+import capi.engine.NativeMemory;
+import capi.engine.checkpoint.CheckpointStore;
+import capi.monitoring.CapiMetrics;
+import capi.monitoring.ConsoleProgress;
+import capi.monitoring.MetricsServer;
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One node of a training run. Without cluster settings it is a whole run on this machine with K
+ * workers (`capi train`, `capi resume`); with them it joins a multi-node cluster (`capi node`).
+ * Starts the metrics endpoint, the Aeron media driver, the actor system; blocks until the run ends;
+ * releases everything it started.
+ */
+public final class TrainingRun {
+  static final String SYSTEM = "capi";
+  private static final Logger LOG = LoggerFactory.getLogger(TrainingRun.class);
+
+  private TrainingRun() {}
+
+  /**
+   * @param config the resolved configuration of the run (as saved in the run directory)
+   * @param runDir the run directory (created or opened by the caller)
+   * @param cluster null for a single-node run
+   */
+  public static RunResult run(Config config, RunDirectory runDir, ClusterSettings cluster) throws Exception {
+    ModelConfig model = ModelConfig.from(config);
+    OptimConfig optim = OptimConfig.from(config);
+    TrainConfig train = TrainConfig.from(config);
+    DataConfig data = DataConfig.from(config);
+    CollectiveConfig collective = CollectiveConfig.from(config);
+    MonitoringConfig monitoring = MonitoringConfig.from(config);
+    int minNodes = cluster == null ? 1 : config.getInt("capi.cluster.min-nodes");
+    BatchSource source = BatchSource.fromConfig(config);
+    CheckpointStore store = new CheckpointStore(runDir.checkpoints(), train.keepCheckpoints(), LOG::warn);
+    long startStep = store.latestValid().map(CheckpointStore.Checkpoint::step).orElse(0L);
+
+    CapiMetrics metrics = new CapiMetrics();
+    metrics.skippedImages(DataCounters::skippedImages);
+    metrics.nativeMemory(NativeMemory::allocatedBytes);
+    metrics.setNodes(minNodes);
+    CompletableFuture<RunResult> result = new CompletableFuture<>();
+    boolean ring = cluster != null || train.workers() > 1;
+    try (MetricsServer server = MetricsServer.start(metrics, monitoring.metricsHost(), monitoring.metricsPort());
+        ConsoleProgress progress = ConsoleProgress.forTraining(train.steps(), startStep, monitoring.progressInterval());
+        AeronNode aeron = ring ? AeronNode.start(collective, "node-" + ProcessHandle.current().pid()) : null) {
+      RunSpec spec = new RunSpec(train, collective, runDir, store, train.steps(), train.workers() * minNodes,
+          minNodes, RunSchedules.of(optim, train.steps()), source.dataset().size(), metrics, progress, result);
+      List<Worker.Setup> workers = new ArrayList<>();
+      for (int i = 0; i < train.workers(); i++) {
+        workers.add(new Worker.Setup(model, optim, train.seed(), train.effectiveThreadsPerWorker(), source,
+            data.loaderThreads(), data.prefetch(), aeron, collective));
+      }
+      ActorSystem<Void> system = ActorSystem.create(NodeGuardian.create(spec, workers, cluster != null), SYSTEM,
+          pekkoConfig(config, train.workers(), cluster));
+      try {
+        return result.get();
+      } finally {
+        system.terminate();
+        system.getWhenTerminated().toCompletableFuture().get(1, TimeUnit.MINUTES);
+        runDir.close();
+      }
+    }
+  }
+
+  /** capi.cluster.pekko over Pekko's defaults, plus the workers' blocking dispatcher and the cluster. */
+  static Config pekkoConfig(Config config, int workers, ClusterSettings cluster) {
+    String dispatcher = NodeGuardian.WORKER_DISPATCHER + " {\n"
+        + "  type = Dispatcher\n"
+        + "  executor = thread-pool-executor\n"
+        + "  thread-pool-executor.fixed-pool-size = " + workers + "\n"
+        + "  throughput = 1\n"
+        + "}\n";
+    Config node = ConfigFactory.parseString(dispatcher + (cluster == null ? "" : cluster.pekkoConfig()));
+    return node.withFallback(config.getConfig("capi.cluster.pekko").atKey("pekko"))
+        .withFallback(ConfigFactory.defaultReference());
+  }
+}

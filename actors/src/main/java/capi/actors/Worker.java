@@ -1,0 +1,223 @@
+package capi.actors;
+
+import capi.collective.AeronNode;
+import capi.collective.RingAllReduce;
+import capi.config.CollectiveConfig;
+import capi.config.ModelConfig;
+import capi.config.OptimConfig;
+import capi.data.BatchSource;
+import capi.engine.CapiTrainer;
+import capi.engine.checkpoint.CheckpointStore;
+import capi.engine.checkpoint.SafeTensors;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.javadsl.Receive;
+import org.apache.pekko.actor.typed.receptionist.Receptionist;
+import org.apache.pekko.actor.typed.receptionist.ServiceKey;
+
+/**
+ * One worker per device: owns a model replica (CapiTrainer), its data loader and its place in the
+ * ring. Runs on a dedicated dispatcher because a step blocks its thread (compute and all-reduce).
+ * Every message carries the coordinator's ring generation; messages of an older generation are
+ * ignored, so a worker never mixes two rings.
+ */
+public final class Worker extends AbstractBehavior<Worker.Command> {
+
+  public sealed interface Command {}
+
+  /** Join (or re-join) the ring of a generation as {@code rank} of {@code worldSize}. */
+  public record JoinRing(int generation, int rank, int worldSize, List<String> endpoints,
+      ActorRef<Coordinator.Command> replyTo) implements Command {}
+
+  /** Load a checkpoint (null: fresh initialisation from the run seed) and prepare data from {@code nextStep}. */
+  public record Load(int generation, String checkpointDir, long nextStep, ActorRef<Coordinator.Command> replyTo)
+      implements Command {}
+
+  /** Run step {@code step} (0-based) with the coordinator's schedule values. */
+  public record RunStep(int generation, long step, double lr, double momentum, double clusteringLr,
+      boolean withChecksum, ActorRef<Coordinator.Command> replyTo) implements Command {}
+
+  /** Write this replica's tensors into a pending checkpoint directory. */
+  public record SaveState(int generation, long stepsDone, String dir, ActorRef<Coordinator.Command> replyTo)
+      implements Command {}
+
+  /** The coordinator found this worker through the receptionist and asks who it is. */
+  public record Identify(ActorRef<Coordinator.Command> replyTo) implements Command {}
+
+  public record Stop() implements Command {}
+
+  private record BatchArrived(DataLoader.Reply reply) implements Command {}
+
+  /** What a worker needs from its node: model, optimiser, data, and the node's Aeron. */
+  public record Setup(ModelConfig model, OptimConfig optim, long seed, int threads, BatchSource data,
+      int loaderThreads, int prefetch, AeronNode aeron, CollectiveConfig collective) {}
+
+  /** Any direct buffer can be reduced: the ring's bound is only a sanity check. */
+  private static final int MAX_REDUCE_FLOATS = Integer.MAX_VALUE / Float.BYTES;
+
+  /** Metadata key of the AdamW step count (bias corrections) in a checkpoint's model file. */
+  static final String OPTIMIZER_STEP = "optimizer_step";
+
+  /** Workers register under this key; the coordinator (wherever it runs) finds them by it. */
+  public static final ServiceKey<Command> KEY = ServiceKey.create(Command.class, "capi-worker");
+
+  public static Behavior<Command> create(Setup setup) {
+    return Behaviors.setup(ctx -> new Worker(ctx, setup));
+  }
+
+  private final Setup setup;
+  private StepExecutor executor;
+  private RingAllReduce ring;
+  private ActorRef<DataLoader.Command> loader;
+  private int generation = -1;
+  private int rank;
+  private int worldSize;
+  private RunStep pending;
+  private long requestedAt;
+
+  private Worker(ActorContext<Command> ctx, Setup setup) {
+    super(ctx);
+    this.setup = setup;
+    ctx.getSystem().receptionist().tell(Receptionist.register(KEY, ctx.getSelf()));
+  }
+
+  @Override
+  public Receive<Command> createReceive() {
+    return newReceiveBuilder()
+        .onMessage(Identify.class, this::onIdentify)
+        .onMessage(JoinRing.class, this::onJoinRing)
+        .onMessage(Load.class, this::onLoad)
+        .onMessage(RunStep.class, this::onRunStep)
+        .onMessage(BatchArrived.class, this::onBatch)
+        .onMessage(SaveState.class, this::onSaveState)
+        .onMessage(Stop.class, m -> stop())
+        .onSignal(org.apache.pekko.actor.typed.PostStop.class, s -> {
+          release();
+          return this;
+        })
+        .build();
+  }
+
+  private Behavior<Command> onIdentify(Identify m) {
+    m.replyTo().tell(new Coordinator.WorkerInfo(getContext().getSelf(), setup.collective().udpHost(),
+        getContext().getSystem().address().toString()));
+    return this;
+  }
+
+  private Behavior<Command> onJoinRing(JoinRing m) {
+    generation = m.generation();
+    rank = m.rank();
+    worldSize = m.worldSize();
+    pending = null;
+    closeRing();
+    try {
+      if (worldSize > 1) {
+        ring = RingAllReduce.join(setup.aeron(), setup.collective(), generation, rank, m.endpoints(),
+            MAX_REDUCE_FLOATS);
+      }
+      m.replyTo().tell(new Coordinator.RingJoined(generation, rank));
+    } catch (RuntimeException e) {
+      getContext().getLog().error("rank {} could not join ring generation {}", rank, generation, e);
+      m.replyTo().tell(new Coordinator.WorkerFailed(generation, rank, -1, "join ring: " + e.getMessage()));
+    }
+    return this;
+  }
+
+  private Behavior<Command> onLoad(Load m) {
+    if (m.generation() != generation) return this;
+    try {
+      if (executor == null || m.checkpointDir() == null) {
+        if (executor != null) executor.trainer().close();
+        executor = new StepExecutor(
+            CapiTrainer.create(setup.model(), setup.optim(), setup.seed(), setup.threads()), setup.seed());
+      }
+      if (m.checkpointDir() != null) {
+        Path file = Path.of(m.checkpointDir()).resolve(CheckpointStore.MODEL_FILE);
+        executor.trainer().loadState(SafeTensors.read(file));
+        executor.trainer().setOptimizerStep(Long.parseLong(SafeTensors.metadata(file).get(OPTIMIZER_STEP)));
+      }
+      executor.useRing(ring);
+      if (loader != null) getContext().stop(loader);
+      loader = getContext().spawn(
+          DataLoader.create(setup.data(), rank, worldSize, m.nextStep(), setup.loaderThreads(), setup.prefetch()),
+          "loader-g" + generation);
+      m.replyTo().tell(new Coordinator.WorkerLoaded(generation, rank));
+    } catch (Exception e) {
+      getContext().getLog().error("rank {} could not load {}", rank, m.checkpointDir(), e);
+      m.replyTo().tell(new Coordinator.WorkerFailed(generation, rank, -1, "load: " + e.getMessage()));
+    }
+    return this;
+  }
+
+  private Behavior<Command> onRunStep(RunStep m) {
+    if (m.generation() != generation) return this;
+    pending = m;
+    requestedAt = System.nanoTime();
+    loader.tell(new DataLoader.Next(m.step(), getContext().messageAdapter(DataLoader.Reply.class, BatchArrived::new)));
+    return this;
+  }
+
+  private Behavior<Command> onBatch(BatchArrived arrived) {
+    RunStep m = pending;
+    if (m == null) return this; // a batch for an aborted step
+    pending = null;
+    if (arrived.reply() instanceof DataLoader.Failed f) {
+      m.replyTo().tell(new Coordinator.WorkerFailed(generation, rank, m.step(), "data: " + f.message()));
+      return this;
+    }
+    DataLoader.Batch batch = (DataLoader.Batch) arrived.reply();
+    if (batch.batch().step() != m.step()) {
+      m.replyTo().tell(new Coordinator.WorkerFailed(generation, rank, m.step(),
+          "data loader delivered step " + batch.batch().step()));
+      return this;
+    }
+    double dataWait = (System.nanoTime() - requestedAt) * 1e-9;
+    try {
+      StepExecutor.Outcome o = executor.run(
+          m.step(), rank, batch.batch(), dataWait, m.lr(), m.momentum(), m.clusteringLr());
+      long checksum = m.withChecksum() ? executor.trainer().teacherChecksum() : 0;
+      m.replyTo().tell(new Coordinator.StepDone(generation, m.step(), rank, o.lossCapi(), o.lossClustering(),
+          o.targetEntropy(), o.gradNorm(), o.timings(), checksum));
+    } catch (RuntimeException e) {
+      getContext().getLog().error("rank {} failed step {}", rank, m.step(), e);
+      m.replyTo().tell(new Coordinator.WorkerFailed(generation, rank, m.step(), e.toString()));
+    }
+    return this;
+  }
+
+  private Behavior<Command> onSaveState(SaveState m) {
+    if (m.generation() != generation) return this;
+    try {
+      SafeTensors.write(Path.of(m.dir()).resolve(CheckpointStore.MODEL_FILE), executor.trainer().state().values(),
+          Map.of("steps", Long.toString(m.stepsDone()),
+              OPTIMIZER_STEP, Long.toString(executor.trainer().optimizerStep())));
+      m.replyTo().tell(new Coordinator.StateSaved(generation, m.stepsDone(), rank));
+    } catch (Exception e) {
+      getContext().getLog().error("rank {} could not save state", rank, e);
+      m.replyTo().tell(new Coordinator.WorkerFailed(generation, rank, m.stepsDone(), "save: " + e.getMessage()));
+    }
+    return this;
+  }
+
+  private Behavior<Command> stop() {
+    return Behaviors.stopped();
+  }
+
+  private void closeRing() {
+    if (ring != null) {
+      ring.close();
+      ring = null;
+    }
+  }
+
+  private void release() {
+    closeRing();
+    if (executor != null) executor.trainer().close();
+  }
+}

@@ -1,0 +1,45 @@
+package capi.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Bad usage, configuration or input: exit 2 and one line that names what is wrong. */
+class CliErrorsTest {
+  @TempDir Path tmp;
+
+  private static String stderrOf(Runnable r) {
+    PrintStream old = System.err;
+    ByteArrayOutputStream buf = new ByteArrayOutputStream();
+    System.setErr(new PrintStream(buf, true));
+    try {
+      r.run();
+    } finally {
+      System.setErr(old);
+    }
+    return buf.toString();
+  }
+
+  private void expectBadInput(String mustMention, String... args) {
+    int[] rc = new int[1];
+    String err = stderrOf(() -> rc[0] = Main.execute(args));
+    assertEquals(2, rc[0], "exit status of " + String.join(" ", args) + "; stderr: " + err);
+    assertTrue(err.contains(mustMention), "stderr should name " + mustMention + ": " + err);
+  }
+
+  @Test
+  void badValuesAndPathsAreNamed() {
+    Path run = tmp.resolve("r");
+    expectBadInput("capi.model.heads", "train", "--run-dir", run.toString(), "-Dcapi.model.heads=5");
+    expectBadInput("capi.train.batch-size", "train", "--run-dir", run.toString(), "--workers", "3", "--batch-size", "64");
+    expectBadInput("/nonexistent/images", "train", "--run-dir", run.toString(), "--dataset", "folder:/nonexistent/images");
+    expectBadInput("no config.conf", "resume", tmp.resolve("nothing").toString());
+    expectBadInput("capi.preset", "train", "--run-dir", run.toString(), "--preset", "vit-xxl");
+    expectBadInput("Unknown option", "train", "--bogus");
+  }
+}

@@ -1,0 +1,42 @@
+package capi.cli;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import capi.engine.NamedTensor;
+import capi.engine.checkpoint.CheckpointStore;
+import capi.engine.checkpoint.SafeTensors;
+import java.nio.file.Path;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/** `capi export` writes the teacher backbone under the reference's names with the checkpoint's values. */
+class ExportTest {
+  @TempDir Path tmp;
+
+  @Test
+  @Timeout(300)
+  void exportsTheTeacherBackbone() throws Exception {
+    Path run = tmp.resolve("run");
+    SmallRuns.train(run, "--steps", "2", "--workers", "1", "--batch-size", "4");
+    Path out = tmp.resolve("teacher.safetensors");
+    assertEquals(0, Main.execute("export", run.toString(), "--out", out.toString()));
+
+    Map<String, NamedTensor> exported = SafeTensors.read(out);
+    Map<String, NamedTensor> saved = SafeTensors.read(
+        CheckpointStore.locate(run, w -> {}).dir().resolve(CheckpointStore.MODEL_FILE));
+    assertTrue(exported.containsKey("backbone.encoder.blocks.0.residual1.fn.q_proj.weight"), exported.keySet().toString());
+    assertTrue(exported.containsKey("backbone.patch_embed.weight"));
+    assertTrue(exported.containsKey("backbone.registers"));
+    assertArrayEquals(new int[] {32, 1, 4, 4}, exported.get("backbone.patch_embed.weight").shape());
+    for (NamedTensor t : exported.values()) {
+      assertTrue(t.name().startsWith("backbone."), t.name());
+      NamedTensor s = saved.get("teacher/" + t.name());
+      assertArrayEquals(s.shape(), t.shape(), t.name());
+      assertArrayEquals(s.data(), t.data(), t.name());
+    }
+  }
+}

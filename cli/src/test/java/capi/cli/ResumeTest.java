@@ -1,0 +1,36 @@
+package capi.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Exact resume: a run of 2N steps and a run of N steps resumed to 2N log bit-identical losses. */
+class ResumeTest {
+  @TempDir Path tmp;
+
+  @Test
+  @Timeout(300)
+  void resumedRunReproducesTheUninterruptedOne() throws Exception {
+    Path whole = tmp.resolve("whole");
+    Path split = tmp.resolve("split");
+    String schedule = "-Dcapi.optim.schedule-steps=8";
+    SmallRuns.train(whole, "--steps", "8", "--checkpoint-every", "4", "--workers", "2", "--batch-size", "8", schedule);
+    SmallRuns.train(split, "--steps", "4", "--checkpoint-every", "4", "--workers", "2", "--batch-size", "8", schedule);
+    assertEquals(0, Main.execute(SmallRuns.args("resume", List.of(split.toString(), "--steps", "8"))));
+
+    for (String field : List.of("loss_capi", "loss_clustering")) {
+      Map<Long, String> a = SmallRuns.metric(whole, field);
+      Map<Long, String> b = SmallRuns.metric(split, field);
+      assertEquals(8, a.size());
+      assertEquals(a, b, field + " of the resumed run");
+    }
+    assertTrue(Files.exists(split.resolve("checkpoints/step-00000008/manifest.json")));
+  }
+}

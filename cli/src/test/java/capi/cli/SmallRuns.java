@@ -1,0 +1,58 @@
+package capi.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/** A small model on Fashion-MNIST for runtime tests: seconds per run, real data, real actors. */
+final class SmallRuns {
+  private SmallRuns() {}
+
+  /** -D overrides that shrink the tiny preset (drop path stays on: resume must reproduce it). */
+  static List<String> small() {
+    return List.of(
+        "-Dcapi.model.dim=32", "-Dcapi.model.heads=2", "-Dcapi.model.depth=2",
+        "-Dcapi.model.pred-dim=32", "-Dcapi.model.pred-heads=2", "-Dcapi.model.pred-depth=1",
+        "-Dcapi.model.prototypes=64", "-Dcapi.data.loader-threads=1",
+        "-Dcapi.train.threads-per-worker=1", "--metrics-port=0");
+  }
+
+  static String[] args(String command, List<String> extra) {
+    List<String> a = new ArrayList<>();
+    a.add(command);
+    a.addAll(extra);
+    return a.toArray(String[]::new);
+  }
+
+  static void train(Path runDir, String... extra) {
+    List<String> a = new ArrayList<>(small());
+    a.addAll(List.of("--run-dir", runDir.toString()));
+    a.addAll(List.of(extra));
+    assertEquals(0, Main.execute(args("train", a)), "capi train " + a);
+  }
+
+  private static final Pattern STEP = Pattern.compile("\"step\":(\\d+)");
+
+  /** metrics.jsonl as step -> the value of one field, exactly as written. */
+  static Map<Long, String> metric(Path runDir, String field) throws IOException {
+    Pattern value = Pattern.compile("\"" + field + "\":([^,}]+)");
+    Map<Long, String> out = new TreeMap<>();
+    for (String line : Files.readAllLines(runDir.resolve("metrics.jsonl"))) {
+      Matcher s = STEP.matcher(line);
+      Matcher v = value.matcher(line);
+      if (s.find() && v.find()) {
+        String previous = out.put(Long.parseLong(s.group(1)), v.group(1));
+        assertEquals(null, previous, "step " + s.group(1) + " logged twice in " + runDir);
+      }
+    }
+    return out;
+  }
+}
