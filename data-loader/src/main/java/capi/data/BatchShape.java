@@ -1,7 +1,7 @@
 package capi.data;
 
 import capi.config.BadConfigException;
-import capi.config.CapiConfig;
+import capi.config.ModelConfig;
 import com.typesafe.config.Config;
 
 /**
@@ -19,16 +19,15 @@ public record BatchShape(
     }
   }
 
-  /** Reads capi.model.* (image-height, image-width, in-channels, patch-size, mask-ratio, prediction-subsampling). */
+  /** The model's image size, channels, patch size and masking ratios. */
+  public static BatchShape of(ModelConfig m) {
+    return new BatchShape(m.imageHeight(), m.imageWidth(), m.inChannels(), m.patchSize(), m.maskRatio(),
+        m.predictionSubsampling());
+  }
+
+  /** Reads and validates capi.model.*. */
   public static BatchShape from(Config c) {
-    String m = "capi.model.";
-    return new BatchShape(
-        CapiConfig.positiveInt(c, m + "image-height"),
-        CapiConfig.positiveInt(c, m + "image-width"),
-        CapiConfig.positiveInt(c, m + "in-channels"),
-        CapiConfig.positiveInt(c, m + "patch-size"),
-        CapiConfig.doubleIn(c, m + "mask-ratio", 0, 0.999),
-        CapiConfig.doubleIn(c, m + "prediction-subsampling", 0, 1));
+    return of(ModelConfig.from(c));
   }
 
   public int gridHeight() {
