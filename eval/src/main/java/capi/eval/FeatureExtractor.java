@@ -1,0 +1,38 @@
+package capi.eval;
+
+import capi.engine.CapiTrainer;
+import capi.engine.EvalOutput;
+import java.util.Arrays;
+import java.util.EnumMap;
+import java.util.Map;
+import java.util.Set;
+
+/** Runs the teacher's evaluation forward over every image of a split, batch by batch. */
+public final class FeatureExtractor {
+  private FeatureExtractor() {}
+
+  /** The requested sources' features of all images, rows in the images' order. */
+  public static Map<FeatureSource, FeatureSet> extract(
+      CapiTrainer model, EvalImages images, Set<FeatureSource> sources) {
+    int n = images.size();
+    Map<FeatureSource, float[]> values = new EnumMap<>(FeatureSource.class);
+    Map<FeatureSource, Integer> dims = new EnumMap<>(FeatureSource.class);
+    int[] labels = new int[n];
+    int imageFloats = images.shape().channels() * images.shape().height() * images.shape().width();
+    images.forEachBatch((pixels, y, b, offset) -> {
+      // The last batch may be partial: the forward sees exactly b images.
+      float[] input = pixels.length == b * imageFloats ? pixels : Arrays.copyOf(pixels, b * imageFloats);
+      EvalOutput out = model.evalForward(input, b); // (b, C, H, W) -> features of b images
+      for (FeatureSource s : sources) {
+        int d = dims.computeIfAbsent(s, k -> k.dim(out));
+        s.copyRows(out, b, values.computeIfAbsent(s, k -> new float[n * d]), offset);
+      }
+      System.arraycopy(y, 0, labels, offset, b);
+    });
+    Map<FeatureSource, FeatureSet> result = new EnumMap<>(FeatureSource.class);
+    for (FeatureSource s : sources) {
+      result.put(s, new FeatureSet(values.get(s), dims.get(s), labels, images.classes()));
+    }
+    return result;
+  }
+}
