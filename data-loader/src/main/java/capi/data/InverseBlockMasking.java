@@ -28,10 +28,16 @@ final class InverseBlockMasking {
     // Log-aspect bounds keep the rectangle inside the grid (the reference's min/max_lar).
     double minLar = Math.max(Math.log(MIN_ASPECT), Math.log(visible / (double) (cols * cols)));
     double maxLar = Math.min(Math.log(1 / MIN_ASPECT), Math.log(rows * rows / (visible + 1e-5)));
-    double aspect = Math.exp(minLar < maxLar ? minLar + (maxLar - minLar) * r.nextDouble() : minLar);
-    // ceil makes h·w >= V; the clamps only absorb rounding at the bounds (h·w >= V still holds).
+    // As Python's random.uniform, also when a very elongated grid makes the bounds cross.
+    double aspect = Math.exp(minLar + (maxLar - minLar) * r.nextDouble());
+    // ceil makes h·w >= V inside the bounds; on crossed bounds the clamps to the grid need a wider
+    // rectangle, which the reference (it would fail there) leaves undefined.
     int h = Math.min(rows, (int) Math.ceil(Math.sqrt(visible * aspect)));
     int w = Math.min(cols, (int) Math.ceil(Math.sqrt(visible / aspect)));
+    if (h * w < visible) {
+      w = Math.min(cols, Math.floorDiv(visible + h - 1, h));
+      h = Math.min(rows, Math.floorDiv(visible + w - 1, w));
+    }
     int top = r.nextInt(rows - h + 1);
     int left = r.nextInt(cols - w + 1);
     int shiftRows = r.nextInt(rows);

@@ -32,7 +32,8 @@ class InverseBlockMaskingTest {
     "7, 7, 0.65, 0.25, 18, 7", // tiny preset, 28x28 patch 4
     "6, 10, 0.65, 0.25, 21, 9",
     "3, 11, 0.5, 0.5, 17, 8",
-    "9, 2, 0.75, 1.0, 5, 13"
+    "9, 2, 0.75, 1.0, 5, 13",
+    "2, 20, 0.25, 0.5, 30, 5" // crossed aspect bounds
   })
   void countsShapesAndOneRolledRectangle(int rows, int cols, double ratio, double sub, int v, int p) {
     BatchShape s = shape(rows, cols, 2, ratio, sub);
