@@ -1,0 +1,121 @@
+package capi.engine;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import capi.config.ModelConfig;
+import capi.config.OptimConfig;
+import java.nio.ByteBuffer;
+import java.util.HashMap;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/** The trainer's contract with the runtime: determinism, gradient hand-off, state round trip, eval shapes. */
+@Timeout(60)
+class CapiTrainerTest {
+  // non-square, predictor narrower than the encoder, 8 registers, drop path on
+  static final ModelConfig MODEL =
+      new ModelConfig(12, 16, 3, 4, 16, 2, 2, 8, 2, 2, 8, 10, 0.2, 0.5, 0.5, 0.12, 0.06, 0.12, 3, "float32");
+  static final OptimConfig OPTIM = new OptimConfig(1e-3, 0.1, 0.9, 0.95, 1e-8, 0.2, 0.1, 5e-4, 0.01, 0.999, 100, 0.1, 0.8);
+
+  private static double step(CapiTrainer t, StepInput in, long seed) {
+    t.teacherForward(in);
+    t.sinkhorn(Reducer.LOCAL);
+    t.clusteringForwardBackward();
+    return t.studentForwardBackward(in, seed);
+  }
+
+  @Test
+  void dropPathIsKeyedByTheSeedOnly() {
+    StepInput in = Batches.random(MODEL, 5, 1);
+    try (CapiTrainer a = CapiTrainer.create(MODEL, OPTIM, 3, 1); CapiTrainer b = CapiTrainer.create(MODEL, OPTIM, 3, 1)) {
+      double la = step(a, in, 42);
+      assertEquals(la, step(b, in, 42));
+      assertEquals(a.gradientNorm(), b.gradientNorm());
+      assertEquals(la, step(a, in, 42), "the same seed again gives the same loss");
+      assertNotEquals(la, step(a, in, 43), "another seed drops other samples");
+    }
+  }
+
+  @Test
+  void teacherStartsAsACopyOfTheStudent() {
+    try (CapiTrainer t = CapiTrainer.create(MODEL, OPTIM, 3, 1)) {
+      for (String name : t.studentParameterNames()) assertArrayEquals(t.read("student/" + name), t.read("teacher/" + name), name);
+    }
+  }
+
+  @Test
+  void applyUsesTheGradientsAsReducedInPlace() {
+    StepInput in = Batches.random(MODEL, 4, 2);
+    try (CapiTrainer t = CapiTrainer.create(MODEL, OPTIM, 3, 1)) {
+      step(t, in, 1);
+      double norm = t.gradientNorm();
+      ByteBuffer g = t.studentGradients();
+      for (int i = 0; i < g.capacity() / 4; i++) g.putFloat(4 * i, g.getFloat(4 * i) * 0.5f);
+      assertEquals(norm / 2, t.gradientNorm(), norm * 1e-6);
+      long before = t.teacherChecksum();
+      t.apply(1e-3, 0.9, 5e-4);
+      assertEquals(1, t.optimizerStep());
+      assertNotEquals(before, t.teacherChecksum(), "EMA with momentum < 1 moves the teacher");
+    }
+  }
+
+  @Test
+  void stateRoundTripIsBitIdentical() {
+    StepInput in = Batches.random(MODEL, 4, 3);
+    try (CapiTrainer a = CapiTrainer.create(MODEL, OPTIM, 3, 1); CapiTrainer b = CapiTrainer.create(MODEL, OPTIM, 9, 1)) {
+      step(a, in, 1);
+      a.apply(1e-3, 0.99, 5e-4);
+      Map<String, NamedTensor> state = a.state();
+      assertTrue(state.containsKey("optim/student/exp_avg_sq/backbone.patch_embed.weight"));
+      assertTrue(state.containsKey("clustering/layer.bias"));
+      b.loadState(state);
+      b.setOptimizerStep(a.optimizerStep());
+      for (Map.Entry<String, NamedTensor> e : b.state().entrySet()) {
+        assertArrayEquals(state.get(e.getKey()).data(), e.getValue().data(), e.getKey());
+      }
+      assertEquals(a.teacherChecksum(), b.teacherChecksum());
+      assertEquals(step(a, in, 5), step(b, in, 5), "a restored trainer continues exactly");
+    }
+  }
+
+  @Test
+  void loadStateNamesAMissingOrMisshapedTensor() {
+    try (CapiTrainer t = CapiTrainer.create(MODEL, OPTIM, 3, 1)) {
+      Map<String, NamedTensor> state = new HashMap<>(t.state());
+      state.remove("teacher/backbone.mask_token");
+      IllegalArgumentException missing = assertThrows(IllegalArgumentException.class, () -> t.loadState(state));
+      assertTrue(missing.getMessage().contains("teacher/backbone.mask_token"), missing.getMessage());
+      state.put("teacher/backbone.mask_token", new NamedTensor("teacher/backbone.mask_token", new int[] {8}, new float[8]));
+      IllegalArgumentException shape = assertThrows(IllegalArgumentException.class, () -> t.loadState(state));
+      assertTrue(shape.getMessage().contains("shape"), shape.getMessage());
+    }
+  }
+
+  @Test
+  void evalForwardShapes() {
+    StepInput in = Batches.random(MODEL, 3, 4);
+    try (CapiTrainer t = CapiTrainer.create(MODEL, OPTIM, 3, 1)) {
+      EvalOutput e = t.evalForward(in.images(), 3);
+      assertArrayEquals(new int[] {3, 8}, e.globalRepr().shape());
+      assertArrayEquals(new int[] {3, 8, 16}, e.registers().shape());
+      assertArrayEquals(new int[] {3, 3, 4, 16}, e.featureMap().shape());
+      assertArrayEquals(new int[] {3, 16}, e.patchMean().shape());
+      for (float v : e.globalRepr().data()) assertTrue(Float.isFinite(v));
+    }
+  }
+
+  @Test
+  void targetsAreDistributionsAndTheirEntropyIsBounded() {
+    StepInput in = Batches.random(MODEL, 6, 5);
+    try (CapiTrainer t = CapiTrainer.create(MODEL, OPTIM, 3, 1)) {
+      step(t, in, 1);
+      double h = t.targetEntropy();
+      assertTrue(h >= 0 && h <= Math.log(MODEL.prototypes()) + 1e-6, "entropy " + h);
+    }
+  }
+}

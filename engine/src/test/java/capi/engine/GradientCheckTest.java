@@ -1,0 +1,276 @@
+package capi.engine;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import capi.config.ModelConfig;
+import java.util.Random;
+import java.util.SplittableRandom;
+import java.util.function.DoubleSupplier;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * Finite-difference checks in float64 of every layer's backward and of both losses: for a random
+ * projection R of the output, L = Σ R·y, the analytic ∂L/∂θ must match (L(θ+h) − L(θ−h))/2h for
+ * parameters and inputs. Shapes are deliberately odd (non-square grid, predictor width ≠ encoder
+ * width, drop path active).
+ */
+@Timeout(60)
+class GradientCheckTest {
+  private static final double H = 1e-5;
+  private final Backend be = new Nd4jBackend(Precision.FLOAT64, 1);
+  private final Arena arena = new Arena(be);
+  private final Random rng = new Random(7);
+
+  @AfterEach
+  void close() {
+    arena.close();
+  }
+
+  @Test
+  void linear() {
+    ParamSet ps = new ParamSet();
+    Linear lin = new Linear(ps, "l", 5, 7);
+    ps.allocate(be, true);
+    randomize(ps.values(), 1);
+    Tensor x = random(4 * 5), y = arena.get(null, 4 * 7), r = random(4 * 7), dx = arena.get(null, 4 * 5);
+    DoubleSupplier loss = () -> {
+      lin.forward(be, x, 4, y);
+      return dot(y, r);
+    };
+    loss.getAsDouble();
+    lin.backward(be, x, r, 4, dx, false);
+    check("linear W", lin.w.value, lin.w.grad, loss);
+    check("linear x", x, dx, loss);
+  }
+
+  @Test
+  void rmsNormWithAndWithoutGain() {
+    for (boolean gain : new boolean[] {true, false}) {
+      ParamSet ps = new ParamSet();
+      RmsNorm norm = new RmsNorm(ps, gain ? "n" : null, 6, arena);
+      ps.allocate(be, true);
+      randomize(ps.values(), 1);
+      Tensor x = random(3 * 6), y = arena.get(null, 18), r = random(18), dx = arena.get(null, 18);
+      DoubleSupplier loss = () -> {
+        norm.forward(x, 3, y);
+        return dot(y, r);
+      };
+      loss.getAsDouble();
+      norm.backward(x, r, 3, dx);
+      if (gain) check("rmsnorm w", norm.weight.value, norm.weight.grad, loss);
+      check("rmsnorm x", x, dx, loss);
+    }
+  }
+
+  @Test
+  void mlpWithExactGelu() {
+    ParamSet ps = new ParamSet();
+    Mlp mlp = new Mlp(ps, "m", 4, arena);
+    ps.allocate(be, true);
+    randomize(ps.values(), 1);
+    Tensor x = random(5 * 4), y = arena.get(null, 20), r = random(20), dx = arena.get(null, 20);
+    DoubleSupplier loss = () -> {
+      mlp.forward(x, 5, y);
+      return dot(y, r);
+    };
+    loss.getAsDouble();
+    mlp.backward(r, dx);
+    checkParams("mlp", ps, loss);
+    check("mlp x", x, dx, loss);
+  }
+
+  @Test
+  void selfAttentionWithRope() {
+    ParamSet ps = new ParamSet();
+    Attention attn = new Attention(ps, "a", 8, 8, 2, arena);
+    ps.allocate(be, true);
+    randomize(ps.values(), 0.5);
+    be.upload(Init.ropeFreqs(4), 0, attn.freqs.value, 0, 8);
+    int b = 2, n = 5;
+    Tensor x = random(b * n * 8), coords = random(b * n * 2), y = arena.get(null, b * n * 8), r = random(b * n * 8);
+    Tensor dx = arena.get(null, b * n * 8);
+    DoubleSupplier loss = () -> {
+      attn.forward(x, coords, x, coords, b, n, n, y);
+      return dot(y, r);
+    };
+    loss.getAsDouble();
+    attn.backward(r, dx, dx);
+    checkParamsExcept("self-attention", ps, "rope", loss);
+    check("self-attention x", x, dx, loss);
+  }
+
+  @Test
+  void crossAttentionWithContextWidth() {
+    ParamSet ps = new ParamSet();
+    Attention attn = new Attention(ps, "a", 12, 8, 3, arena);
+    ps.allocate(be, true);
+    randomize(ps.values(), 0.5);
+    be.upload(Init.ropeFreqs(4), 0, attn.freqs.value, 0, 8);
+    int b = 2, nq = 3, nk = 4;
+    Tensor x = random(b * nq * 12), cq = random(b * nq * 2), ctx = random(b * nk * 8), ck = random(b * nk * 2);
+    Tensor y = arena.get(null, b * nq * 12), r = random(b * nq * 12);
+    Tensor dx = arena.get(null, b * nq * 12), dctx = arena.get(null, b * nk * 8);
+    DoubleSupplier loss = () -> {
+      attn.forward(x, cq, ctx, ck, b, nq, nk, y);
+      return dot(y, r);
+    };
+    loss.getAsDouble();
+    attn.backward(r, dx, dctx);
+    checkParamsExcept("cross-attention", ps, "rope", loss);
+    check("cross-attention x", x, dx, loss);
+    check("cross-attention ctx", ctx, dctx, loss);
+  }
+
+  @Test
+  void blocksWithDropPath() {
+    for (boolean cross : new boolean[] {false, true}) {
+      ParamSet ps = new ParamSet();
+      int d = 8, dc = cross ? 4 : 8, b = 4, t = 3, tk = 5;
+      Block blk = new Block(ps, "b", d, dc, 2, arena);
+      ps.allocate(be, true);
+      randomize(ps.values(), 0.5);
+      be.upload(Init.ropeFreqs(4), 0, blk.attn.freqs.value, 0, 8);
+      Tensor x0 = random(b * t * d), x = arena.get(null, b * t * d), coords = random(b * t * 2), r = random(b * t * d);
+      Tensor ctx = cross ? random(b * tk * dc) : null, ck = cross ? random(b * tk * 2) : null;
+      Tensor dctx = cross ? arena.get(null, b * tk * dc) : null;
+      DoubleSupplier loss = () -> {
+        be.copy(x0, x);
+        blk.forward(x, coords, ctx, ck, b, t, cross ? tk : 0, cross ? dc : 0, 0.5, new SplittableRandom(3));
+        return dot(x, r);
+      };
+      loss.getAsDouble();
+      Tensor dx = arena.get(null, b * t * d);
+      be.copy(r, dx);
+      blk.backward(dx, dctx);
+      String name = cross ? "cross block" : "self block";
+      checkParamsExcept(name, ps, "rope", loss);
+      check(name + " x", x0, dx, loss);
+      if (cross) check(name + " ctx", ctx, dctx, loss);
+    }
+  }
+
+  @Test
+  void backboneEndToEnd() {
+    // 8×12 image with 2 channels: a 2×3 grid; predictor wider than the encoder; drop path on
+    ModelConfig cfg = new ModelConfig(8, 12, 2, 4, 8, 2, 2, 12, 3, 2, 4, 5, 0.3, 0.5, 0.67, 0.12, 0.06, 0.12, 3, "float64");
+    ParamSet ps = new ParamSet();
+    Backbone bb = new Backbone(ps, cfg, arena);
+    ps.allocate(be, true);
+    Init.model(be, ps, new Random(1));
+    int b = 3;
+    Tensor images = random(b * 2 * 8 * 12);
+    int[] visible = {0, 2, 5, 6, 7, 9, 13, 14, 17};
+    int[] predict = {1, 4, 10, 8, 12, 16};
+    Tensor r = random(b * 2 * 12);
+    DoubleSupplier loss = () -> {
+      SplittableRandom seed = new SplittableRandom(11);
+      bb.encode(images, b, visible, cfg.dropPathRate(), seed);
+      return dot(bb.predict(predict, cfg.predDepth(), seed), r);
+    };
+    loss.getAsDouble();
+    bb.backward(r);
+    checkParamsExcept("backbone", ps, "rope", loss);
+  }
+
+  @Test
+  void studentHeadAndItsLoss() {
+    ParamSet ps = new ParamSet();
+    StudentHead head = new StudentHead(ps, 6, 5, arena);
+    ps.allocate(be, true);
+    randomize(ps.values(), 1);
+    int rows = 4;
+    Tensor x = random(rows * 6), t = targets(rows, 5), dz = arena.get(null, rows * 5), dx = arena.get(null, rows * 6);
+    DoubleSupplier loss = () -> be.softTargetCrossEntropy(head.forward(x, rows), t, rows, 5, 0.12, null, 1) / rows;
+    loss.getAsDouble();
+    be.softTargetCrossEntropy(head.forward(x, rows), t, rows, 5, 0.12, dz, 1.0 / rows);
+    head.backward(dz, dx);
+    checkParams("student head + loss", ps, loss);
+    check("student head x", x, dx, loss);
+  }
+
+  @Test
+  void clusteringHeadAndItsLoss() {
+    ParamSet ps = new ParamSet();
+    ClusteringHead head = new ClusteringHead(ps, 6, 5, arena);
+    ps.allocate(be, true);
+    randomize(ps.values(), 1);
+    int rows = 7;
+    Tensor x = random(rows * 6), q = targets(rows, 5), dz = arena.get(null, rows * 5);
+    DoubleSupplier loss = () -> be.softTargetCrossEntropy(head.forward(x, rows), q, rows, 5, 0.12, null, 1) / rows;
+    loss.getAsDouble();
+    be.softTargetCrossEntropy(head.forward(x, rows), q, rows, 5, 0.12, dz, 1.0 / rows);
+    head.backward(dz);
+    checkParams("clustering head + loss", ps, loss);
+  }
+
+  // ---- helpers ----------------------------------------------------------------------------------
+
+  private Tensor random(int n) {
+    Tensor t = arena.get(null, n);
+    randomize(t, 1);
+    return t;
+  }
+
+  private void randomize(Tensor t, double scale) {
+    double[] v = new double[(int) t.length()];
+    for (int i = 0; i < v.length; i++) v[i] = scale * rng.nextGaussian();
+    be.upload(v, 0, t, 0, v.length);
+  }
+
+  /** Rows of a random distribution. */
+  private Tensor targets(int rows, int k) {
+    double[] v = new double[rows * k];
+    for (int r = 0; r < rows; r++) {
+      double s = 0;
+      for (int j = 0; j < k; j++) s += v[r * k + j] = rng.nextDouble();
+      for (int j = 0; j < k; j++) v[r * k + j] /= s;
+    }
+    Tensor t = arena.get(null, v.length);
+    be.upload(v, 0, t, 0, v.length);
+    return t;
+  }
+
+  private double dot(Tensor a, Tensor b) {
+    double[] x = new double[(int) a.length()], y = new double[(int) b.length()];
+    be.download(a, 0, x, 0, x.length);
+    be.download(b, 0, y, 0, y.length);
+    double s = 0;
+    for (int i = 0; i < x.length; i++) s += x[i] * y[i];
+    return s;
+  }
+
+  private void checkParams(String what, ParamSet ps, DoubleSupplier loss) {
+    checkParamsExcept(what, ps, null, loss);
+  }
+
+  private void checkParamsExcept(String what, ParamSet ps, String skip, DoubleSupplier loss) {
+    for (Param p : ps.params()) {
+      if (skip != null && p.name.contains(skip)) continue; // RoPE frequencies are frozen
+      check(what + " " + p.name, p.value, p.grad, loss);
+    }
+  }
+
+  /** Compares up to 12 random entries of grad with central differences of loss in value. */
+  private void check(String what, Tensor value, Tensor grad, DoubleSupplier loss) {
+    int n = (int) value.length();
+    double[] g = new double[n];
+    be.download(grad, 0, g, 0, n);
+    double[] one = new double[1];
+    for (int s = 0; s < Math.min(12, n); s++) {
+      int i = n <= 12 ? s : rng.nextInt(n);
+      be.download(value, i, one, 0, 1);
+      double v = one[0];
+      be.upload(new double[] {v + H}, 0, value, i, 1);
+      double plus = loss.getAsDouble();
+      be.upload(new double[] {v - H}, 0, value, i, 1);
+      double minus = loss.getAsDouble();
+      be.upload(new double[] {v}, 0, value, i, 1);
+      double fd = (plus - minus) / (2 * H);
+      double err = Math.abs(fd - g[i]) / Math.max(1e-4, Math.max(Math.abs(fd), Math.abs(g[i])));
+      assertTrue(err < 1e-5, what + "[" + i + "]: analytic " + g[i] + " vs finite difference " + fd);
+    }
+    loss.getAsDouble(); // leave the forward state of the unperturbed values
+  }
+}
