@@ -17,9 +17,9 @@ final class FolderDataset implements Dataset {
 
   FolderDataset(Path root) {
     if (!Files.isDirectory(root)) throw new BadConfigException(root + ": no such dataset directory");
-    List<Path> classDirs = sorted(root).filter(Files::isDirectory).toList();
+    List<Path> classDirs = sorted(root).stream().filter(Files::isDirectory).toList();
     for (int c = 0; c < classDirs.size(); c++) {
-      for (Path f : sorted(classDirs.get(c)).filter(FolderDataset::isImage).toList()) {
+      for (Path f : sorted(classDirs.get(c)).stream().filter(FolderDataset::isImage).toList()) {
         files.add(f);
         labels.add(c);
       }
@@ -30,15 +30,16 @@ final class FolderDataset implements Dataset {
     classes = classDirs.size();
   }
 
-  private static Stream<Path> sorted(Path dir) {
+  /** The entries of dir in name order. */
+  private static List<Path> sorted(Path dir) {
     try (Stream<Path> s = Files.list(dir)) {
-      return s.sorted().toList().stream();
+      return s.sorted().toList();
     } catch (IOException e) {
       throw new BadConfigException(dir + ": cannot list: " + e.getMessage());
     }
   }
 
-  static boolean isImage(Path p) {
+  private static boolean isImage(Path p) {
     String n = p.getFileName().toString().toLowerCase(Locale.ROOT);
     return Files.isRegularFile(p) && (n.endsWith(".jpg") || n.endsWith(".jpeg") || n.endsWith(".png"));
   }
