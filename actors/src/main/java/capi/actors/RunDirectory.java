@@ -48,6 +48,19 @@ public final class RunDirectory implements AutoCloseable {
     return new RunDirectory(dir.toAbsolutePath());
   }
 
+  /**
+   * The run directory of a cluster node: all nodes name the same one, the first to arrive creates
+   * it, a directory that holds the run already is joined as it is (a restarted cluster resumes).
+   */
+  public static RunDirectory createOrOpen(String configured, Config config) throws IOException {
+    if (configured.isEmpty()) throw new BadConfigException("capi.train.run-dir: a cluster needs one shared run directory");
+    Path dir = Path.of(configured).toAbsolutePath();
+    Files.createDirectories(dir.resolve(CHECKPOINTS));
+    RunDirectory run = new RunDirectory(dir);
+    if (!Files.exists(dir.resolve(CONFIG))) run.saveConfig(config);
+    return run;
+  }
+
   /** An existing run, for resume: its config.conf must exist. */
   public static RunDirectory open(Path dir) {
     if (!Files.isRegularFile(dir.resolve(CONFIG))) {
@@ -77,7 +90,7 @@ public final class RunDirectory implements AutoCloseable {
 
   /** Replaces config.conf (a resume with new overrides), atomically. */
   public void saveConfig(Config config) throws IOException {
-    Path tmp = dir.resolve(CONFIG + ".tmp");
+    Path tmp = dir.resolve(CONFIG + ".tmp-" + ProcessHandle.current().pid());
     Files.writeString(tmp, CapiConfig.render(config), StandardCharsets.UTF_8);
     Files.move(tmp, dir.resolve(CONFIG), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
   }

@@ -3,7 +3,6 @@ package capi.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.File;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -40,7 +39,7 @@ class KillResumeTest {
     try {
       // Kill between the checkpoints of steps 4 and 8.
       long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(5);
-      while (stepsLogged(killed) < 6) {
+      while (SmallRuns.stepsLogged(killed) < 6) {
         assertTrue(p.isAlive(), "the run ended before it could be killed: " + Files.readString(tmp.resolve("killed.log")));
         assertTrue(System.nanoTime() < deadline, "no progress");
         Thread.sleep(20);
@@ -49,7 +48,7 @@ class KillResumeTest {
       p.destroyForcibly(); // SIGKILL
       p.waitFor(1, TimeUnit.MINUTES);
     }
-    assertTrue(stepsLogged(killed) < 12, "killed before the end");
+    assertTrue(SmallRuns.stepsLogged(killed) < 12, "killed before the end");
 
     assertEquals(0, Main.execute("resume", killed.toString()));
     for (String field : List.of("loss_capi", "loss_clustering")) {
@@ -57,11 +56,5 @@ class KillResumeTest {
       assertEquals(12, a.size());
       assertEquals(a, SmallRuns.metric(killed, field), field + " after SIGKILL and resume");
     }
-  }
-
-  private static long stepsLogged(Path runDir) throws Exception {
-    File f = runDir.resolve("metrics.jsonl").toFile();
-    if (!f.exists()) return 0;
-    return Files.readAllLines(f.toPath()).stream().filter(l -> l.endsWith("}")).count();
   }
 }

@@ -39,6 +39,13 @@ final class SmallRuns {
     assertEquals(0, Main.execute(args("train", a)), "capi train " + a);
   }
 
+  /** Complete lines in a run's metrics.jsonl (0 before it exists). */
+  static long stepsLogged(Path runDir) throws IOException {
+    Path f = runDir.resolve("metrics.jsonl");
+    if (!Files.exists(f)) return 0;
+    return Files.readAllLines(f).stream().filter(l -> l.endsWith("}")).count();
+  }
+
   private static final Pattern STEP = Pattern.compile("\"step\":(\\d+)");
 
   /** metrics.jsonl as step -> the value of one field, exactly as written. */
