@@ -6,9 +6,11 @@ import capi.data.DataCounters;
 import capi.data.Dataset;
 import capi.data.Datasets;
 import capi.data.RawImage;
+import com.sun.management.OperatingSystemMXBean;
 import com.typesafe.config.Config;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
+import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
@@ -39,7 +41,7 @@ final class DataBench {
     if (options.batchSize != null) set.put("capi.train.batch-size", options.batchSize.toString());
     Config config = options.common.load(options.preset, set);
     DataConfig data = DataConfig.from(config);
-    int steps = options.steps == null ? 50 : options.steps;
+    int steps = options.steps == null ? 100 : options.steps;
     if (steps < 1) {
       System.err.println("capi: --steps " + steps + ": must be >= 1");
       return Main.EXIT_BAD_INPUT;
@@ -50,28 +52,37 @@ final class DataBench {
     }
     BatchSource source = BatchSource.fromConfig(config);
     int threads = data.loaderThreads();
-    double one = imagesPerSecond(source, 1, steps);
-    double all = threads == 1 ? one : imagesPerSecond(source, threads, steps);
+    Rate one = measure(source, 1, steps);
+    Rate all = threads == 1 ? one : measure(source, threads, steps);
     var shape = source.shape();
+    // img_per_cpu_s (images per CPU second of the whole process, JIT and GC included) stays
+    // meaningful on a machine whose cores other processes share.
     System.out.printf(Locale.ROOT,
         "{\"event\":\"bench\",\"what\":\"data\",\"dataset\":\"%s\",\"images\":%d,\"image\":\"%dx%dx%d\","
             + "\"batch_size\":%d,\"steps\":%d,\"threads\":%d,\"img_per_s\":%.1f,\"img_per_s_per_thread\":%.1f,"
-            + "\"img_per_s_one_thread\":%.1f,\"skipped_images\":%d}%n",
+            + "\"img_per_s_one_thread\":%.1f,\"img_per_cpu_s\":%.1f,\"skipped_images\":%d}%n",
         data.dataset().replace("\\", "\\\\").replace("\"", "\\\""), source.dataset().size(),
         shape.channels(), shape.height(), shape.width(), source.globalBatch(), steps, threads,
-        all, all / threads, one, DataCounters.skippedImages());
+        all.perSecond(), all.perSecond() / threads, one.perSecond(), all.perCpuSecond(), DataCounters.skippedImages());
     return Main.EXIT_OK;
   }
 
+  /** Images per wall-clock second and per CPU second of this process. */
+  private record Rate(double perSecond, double perCpuSecond) {}
+
   /** Whole global batches made one after another, each split over the pool's threads. */
-  private static double imagesPerSecond(BatchSource source, int threads, int steps) {
+  private static Rate measure(BatchSource source, int threads, int steps) {
+    OperatingSystemMXBean os = (OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
     ExecutorService pool = Executors.newFixedThreadPool(threads);
     try {
       for (int s = 0; s < WARMUP_STEPS; s++) source.batchAsync(s, 0, 1, pool).join();
       long t0 = System.nanoTime();
+      long cpu0 = os.getProcessCpuTime();
       for (int s = 0; s < steps; s++) source.batchAsync(WARMUP_STEPS + s, 0, 1, pool).join();
       double seconds = (System.nanoTime() - t0) / 1e9;
-      return (double) steps * source.globalBatch() / seconds;
+      double cpuSeconds = (os.getProcessCpuTime() - cpu0) / 1e9;
+      double images = (double) steps * source.globalBatch();
+      return new Rate(images / seconds, images / cpuSeconds);
     } finally {
       pool.shutdownNow();
     }
