@@ -1,0 +1,91 @@
+package capi.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import capi.config.CapiConfig;
+import capi.config.ModelConfig;
+import capi.config.OptimConfig;
+import capi.engine.CapiTrainer;
+import capi.engine.checkpoint.CheckpointStore;
+import capi.engine.checkpoint.SafeTensors;
+import capi.eval.Evaluator;
+import capi.eval.FeatureSource;
+import capi.eval.Probe;
+import capi.eval.Scores;
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/** `capi eval` reads a run's checkpoint and configuration and prints the CLI.md line. */
+class EvalCommandTest {
+  private static final List<String> FEW_IMAGES = List.of(
+      "-Dcapi.eval.train-samples=300", "-Dcapi.eval.test-samples=100", "-Dcapi.eval.linear-epochs=3");
+
+  @TempDir Path tmp;
+
+  @Test
+  @Timeout(600)
+  void evaluatesTheCheckpointsTeacherLikeTheEvaluatorDoes() throws Exception {
+    Path run = tmp.resolve("run");
+    SmallRuns.train(run, "--steps", "2", "--workers", "1", "--batch-size", "4");
+    String line = eval(run.toString(), "--probe", "knn");
+    assertTrue(line.startsWith("{\"event\":\"eval\",\"knn_top1\":"), line);
+    assertTrue(line.contains("\"linear_top1\":null,\"features\":\"global_repr\""), line);
+    assertTrue(line.contains("\"step\":2,\"train_images\":300,\"test_images\":100"), line);
+    assertTrue(line.contains("\"baseline_pixels\":{\"knn_top1\":0."), line);
+    assertTrue(line.contains("\"baseline_random_init\":{\"knn_top1\":0."), line);
+
+    // The same teacher, loaded here from the checkpoint's own files, gives the same k-NN score.
+    CheckpointStore.Checkpoint c = CheckpointStore.locate(run, w -> {});
+    Map<String, String> overrides = new java.util.HashMap<>();
+    for (String o : FEW_IMAGES) overrides.put(o.substring(2, o.indexOf('=')), o.substring(o.indexOf('=') + 1));
+    Config config = ConfigFactory.parseMap(overrides)
+        .withFallback(CapiConfig.loadRendered(c.dir().resolve("config.conf"))).resolve();
+    try (CapiTrainer model = CapiTrainer.create(ModelConfig.from(config), OptimConfig.from(config), 5, 1)) {
+      model.loadState(SafeTensors.read(c.dir().resolve(CheckpointStore.MODEL_FILE)));
+      Scores s = Evaluator.fromConfig(config, Probe.KNN, false, 1).evaluate(model).get(FeatureSource.GLOBAL_REPR);
+      assertEquals(s.knnTop1(), number(line, "knn_top1"), 1e-12);
+    }
+    // A checkpoint directory names the same checkpoint as its run directory.
+    assertEquals(line, eval(c.dir().toString(), "--probe", "knn"));
+  }
+
+  @Test
+  void rejectsAnUnknownProbeAndAMissingRun() {
+    assertEquals(Main.EXIT_BAD_INPUT, Main.execute("eval", tmp.toString(), "--probe", "svm"));
+    assertEquals(Main.EXIT_BAD_INPUT, Main.execute("eval", tmp.resolve("nothing").toString()));
+  }
+
+  private static String eval(String path, String... extra) {
+    List<String> a = new ArrayList<>(List.of("eval", path));
+    a.addAll(FEW_IMAGES);
+    a.addAll(List.of(extra));
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    PrintStream saved = System.out;
+    try {
+      System.setOut(new PrintStream(out, true));
+      assertEquals(0, Main.execute(a.toArray(String[]::new)), "capi " + a);
+    } finally {
+      System.setOut(saved);
+    }
+    String[] lines = out.toString().strip().split("\n");
+    return lines[lines.length - 1];
+  }
+
+  private static double number(String json, String field) {
+    Matcher m = Pattern.compile("\"" + field + "\":([0-9.eE-]+)").matcher(json);
+    assertTrue(m.find(), field + " in " + json);
+    return Double.parseDouble(m.group(1));
+  }
+}
