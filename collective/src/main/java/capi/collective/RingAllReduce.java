@@ -268,7 +268,7 @@ public final class RingAllReduce implements AutoCloseable {
   }
 
   private CollectiveException stalled() {
-    String where = " for " + timeoutNs / 1_000_000 + " ms in all-reduce call " + call + " step " + step;
+    String where = " for " + timeoutNs / 1_000_000 + " ms in all-reduce call " + call + " step " + step + linkState();
     if (recvFirst + received < recvEnd) {
       return new CollectiveException(who() + ": no data from rank " + left() + " (left neighbour, "
           + endpoints.get(left()) + ")" + where + ", " + received + " of " + (recvEnd - recvFirst) + " floats received");
@@ -277,6 +277,16 @@ public final class RingAllReduce implements AutoCloseable {
         : lastSendResult == Publication.BACK_PRESSURED ? "it stopped reading" : "publication result " + lastSendResult;
     return new CollectiveException(who() + ": rank " + right() + " (right neighbour, " + endpoints.get(right())
         + ") accepted no data" + where + " (" + why + ")");
+  }
+
+  /** Aeron's view of both links, for the error message. */
+  private String linkState() {
+    StringBuilder b = new StringBuilder(" [to right: position ").append(toRight.position())
+        .append(", limit ").append(toRight.positionLimit()).append(", connected ").append(toRight.isConnected())
+        .append("; from left:");
+    fromLeft.forEachImage(image -> b.append(" image ").append(image.sessionId()).append(" at ").append(image.position())
+        .append(image.isClosed() ? " (closed)" : ""));
+    return b.append("]").toString();
   }
 
   private String who() {

@@ -1,6 +1,9 @@
 package capi.collective;
 
 import capi.config.CollectiveConfig;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -11,6 +14,7 @@ import java.util.List;
  */
 public final class RingEndpoints {
   public static final String IPC = "aeron:ipc";
+  private static final Path RMEM_MAX = Path.of("/proc/sys/net/core/rmem_max");
 
   private RingEndpoints() {}
 
@@ -33,9 +37,25 @@ public final class RingEndpoints {
   /** The channel a rank listens on at its own endpoint. */
   static String subscriptionChannel(CollectiveConfig cfg, String endpoint) {
     if (endpoint.equals(IPC)) return IPC;
-    // The receive window is what the sender may have in flight; the socket must hold all of it.
-    int window = Math.min(cfg.socketBuffer(), cfg.termLength() / 2);
-    return "aeron:udp?endpoint=" + endpoint + "|so-rcvbuf=" + cfg.socketBuffer() + "|rcv-wnd=" + window;
+    return "aeron:udp?endpoint=" + endpoint + "|so-rcvbuf=" + cfg.socketBuffer() + "|rcv-wnd=" + receiveWindow(cfg);
+  }
+
+  /**
+   * Bytes a sender may have in flight: half of the socket buffer that the kernel really grants
+   * (net.core.rmem_max caps it; each datagram also costs kernel overhead). A window larger than the
+   * socket drops datagrams, and the retransmitted bursts overflow it again: the stream stalls.
+   */
+  static int receiveWindow(CollectiveConfig cfg) {
+    long granted = cfg.socketBuffer();
+    try {
+      // readAllLines, not readString: /proc files report no size, and readString returns 1 byte.
+      granted = Math.min(granted, Long.parseLong(Files.readAllLines(RMEM_MAX).get(0).trim()));
+    } catch (IOException | RuntimeException notLinux) {
+      // Keep the configured size.
+    }
+    int window = (int) Math.min(granted / 2, cfg.termLength() / 2);
+    // A window of one frame stalls the stream (measured); two frames keep it moving.
+    return Math.max(window, 2 * cfg.mtu()) / 32 * 32;
   }
 
   /** The channel a rank sends on to its right neighbour's endpoint. */

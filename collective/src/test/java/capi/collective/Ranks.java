@@ -40,13 +40,19 @@ final class Ranks {
         futures.add(pool.submit(() -> body.run(rank)));
       }
       List<T> results = new ArrayList<>();
-      for (Future<T> f : futures) results.add(f.get(BOUND_SECONDS, TimeUnit.SECONDS));
+      Exception failure = null; // the first rank's failure, with the others' attached
+      for (Future<T> f : futures) {
+        try {
+          results.add(f.get(BOUND_SECONDS, TimeUnit.SECONDS));
+        } catch (ExecutionException e) {
+          Exception cause = e.getCause() instanceof Exception c ? c : e;
+          if (failure == null) failure = cause; else failure.addSuppressed(cause);
+        } catch (TimeoutException e) {
+          return fail("ranks did not finish within " + BOUND_SECONDS + " s");
+        }
+      }
+      if (failure != null) throw failure;
       return results;
-    } catch (ExecutionException e) {
-      if (e.getCause() instanceof Exception cause) throw cause;
-      throw e;
-    } catch (TimeoutException e) {
-      return fail("ranks did not finish within " + BOUND_SECONDS + " s");
     } finally {
       pool.shutdownNow();
     }

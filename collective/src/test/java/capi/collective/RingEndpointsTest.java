@@ -1,0 +1,27 @@
+package capi.collective;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import capi.config.CollectiveConfig;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class RingEndpointsTest {
+  @Test
+  void ipcRanksShareTheDriverAndUdpRanksGetOnePortEach() {
+    assertEquals(List.of("aeron:ipc", "aeron:ipc"), RingEndpoints.local(Ranks.config(Map.of()), 2));
+    CollectiveConfig udp = Ranks.config(Map.of("capi.collective.channel", "udp", "capi.collective.udp-port-base", "41000"));
+    assertEquals(List.of("127.0.0.1:41000", "127.0.0.1:41001", "127.0.0.1:41002"), RingEndpoints.local(udp, 3));
+    assertEquals("10.0.0.7:41005", RingEndpoints.of(udp, "10.0.0.7", 5));
+  }
+
+  @Test
+  void theReceiveWindowFitsTheSocketAndTheTermButHoldsTwoFrames() {
+    CollectiveConfig cfg = Ranks.config(Map.of("capi.collective.mtu", "8192", "capi.collective.term-length", "131072"));
+    int window = RingEndpoints.receiveWindow(cfg);
+    assertTrue(window <= cfg.termLength() / 2 && window <= cfg.socketBuffer() / 2, "window " + window);
+    assertTrue(window >= 2 * cfg.mtu(), "window " + window);
+  }
+}
