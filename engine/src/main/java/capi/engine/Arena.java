@@ -11,13 +11,19 @@ import java.util.List;
 final class Arena implements AutoCloseable {
   private final Backend backend;
   private final List<Tensor> owned = new ArrayList<>();
+  private final Profile profile;
 
-  Arena(Backend backend) {
+  Arena(Backend backend, Profile profile) {
     this.backend = backend;
+    this.profile = profile;
   }
 
   Backend backend() {
     return backend;
+  }
+
+  Profile profile() {
+    return profile;
   }
 
   /** {@code current} if it has exactly {@code length} elements, else a fresh zeroed buffer. */

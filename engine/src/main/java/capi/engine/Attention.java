@@ -38,6 +38,7 @@ final class Attention {
    * backward.
    */
   void forward(Tensor x, Tensor coordsQ, Tensor ctx, Tensor coordsK, int batch, int nq, int nk, Tensor y) {
+    long t0 = System.nanoTime();
     Backend be = arena.backend();
     this.x = x;
     this.ctx = ctx;
@@ -82,10 +83,12 @@ final class Attention {
           batch, sp, (long) nk * dim, (long) nq * dim);
     }
     proj.forward(be, ob, rq, y);
+    arena.profile().add(Profile.Kind.ATTENTION, false, t0);
   }
 
   /** dx += ∂L/∂x and dctx += ∂L/∂ctx (the same tensor for self-attention); weight grads accumulate. */
   void backward(Tensor dy, Tensor dx, Tensor dctx) {
+    long t0 = System.nanoTime();
     Backend be = arena.backend();
     int rq = batch * nq, rk = batch * nk;
     dO = arena.get(dO, (long) rq * dim);
@@ -116,5 +119,6 @@ final class Attention {
     q.backward(be, x, dq, rq, dx, true);
     k.backward(be, ctx, dk, rk, dctx, true);
     v.backward(be, ctx, dv, rk, dctx, true);
+    arena.profile().add(Profile.Kind.ATTENTION, true, t0);
   }
 }

@@ -58,6 +58,7 @@ final class Backbone {
    * rng null: no drop path (teacher, evaluation).
    */
   Tensor encode(Tensor images, int batch, int[] patchIndex, double dropRate, SplittableRandom rng) {
+    long t0 = System.nanoTime();
     Backend be = arena.backend();
     int d = cfg.dim(), r = cfg.registers();
     this.batch = batch;
@@ -80,6 +81,7 @@ final class Backbone {
     coords = arena.get(coords, (long) batch * seq * 2);
     double[] c = Coordinates.tokens(grid, cfg.patches(), r, batch, patchIndex);
     be.upload(c, 0, coords, 0, c.length);
+    arena.profile().add(Profile.Kind.PATCH_EMBED, false, t0);
     for (Block blk : encoder) blk.forward(x, coords, null, null, batch, seq, 0, 0, dropRate, rng);
     ctx = arena.get(ctx, (long) batch * seq * d);
     encNorm.forward(x, batch * seq, ctx);
@@ -147,6 +149,7 @@ final class Backbone {
     be.sumRows(dQ, rows, dp, maskToken.grad);
     encNorm.backward(x, dC, batch * seq, dX);
     for (int i = encoder.length - 1; i >= 0; i--) encoder[i].backward(dX, null);
+    long t0 = System.nanoTime();
     be.gatherRows(dX, regRows, d, regTmp);
     be.scatterAddRows(regTmp, regSource, d, 1, registers.grad);
     dEmb = arena.get(dEmb, (long) batch * tokens * d);
@@ -154,5 +157,6 @@ final class Backbone {
     be.gemm(true, false, d, patchLen, batch * tokens, 1, dEmb, 0, d, patchesIn, 0, patchLen, 1,
         patchWeight.grad, 0, patchLen, 1, 0, 0, 0);
     be.sumRows(dEmb, batch * tokens, d, patchBias.grad);
+    arena.profile().add(Profile.Kind.PATCH_EMBED, true, t0);
   }
 }

@@ -24,6 +24,7 @@ public final class CapiTrainer implements AutoCloseable {
   private final ModelConfig cfg;
   private final OptimConfig optim;
   private final Backend be;
+  private final Profile profile = new Profile();
   private final Arena studentArena;
   private final Arena teacherArena;
   private final ParamSet student = new ParamSet();
@@ -51,8 +52,8 @@ public final class CapiTrainer implements AutoCloseable {
     this.cfg = cfg;
     this.optim = optim;
     this.be = be;
-    studentArena = new Arena(be);
-    teacherArena = new Arena(be);
+    studentArena = new Arena(be, profile);
+    teacherArena = new Arena(be, profile);
     studentBackbone = new Backbone(student, cfg, studentArena);
     studentHead = new StudentHead(student, cfg.predDim(), cfg.prototypes(), studentArena);
     teacherBackbone = new Backbone(teacher, cfg, teacherArena);
@@ -103,6 +104,11 @@ public final class CapiTrainer implements AutoCloseable {
     return cfg;
   }
 
+  /** Time per layer kind since the last reset (capi bench). */
+  public Profile profile() {
+    return profile;
+  }
+
   // ---- the step ---------------------------------------------------------------------------------
 
   /** Teacher encoder on all patches, then the clustering logits (N, B, K). */
@@ -145,8 +151,10 @@ public final class CapiTrainer implements AutoCloseable {
   /** loss_clustering: mean over the local N·B tokens; gradients into the clustering grad buffer. */
   public double clusteringForwardBackward() {
     int rows = cfg.patches() * batch, k = cfg.prototypes();
+    long t0 = System.nanoTime();
     dClusterLogits = teacherArena.get(dClusterLogits, (long) rows * k);
     double sum = be.softTargetCrossEntropy(clusterLogits, assignments, rows, k, cfg.clusteringTemp(), dClusterLogits, 1.0 / rows);
+    profile.add(Profile.Kind.LOSS, false, t0);
     be.fill(clustering.grads(), 0);
     clusteringHead.backward(dClusterLogits);
     clusteringStaged = false;
@@ -170,8 +178,10 @@ public final class CapiTrainer implements AutoCloseable {
     studentBackbone.encode(images, in.batch(), in.visibleIndices(), cfg.dropPathRate(), rng);
     predTokens = studentBackbone.predict(in.predictIndices(), cfg.predDepth(), rng);
     studentLogits = studentHead.forward(predTokens, rows);
+    long t0 = System.nanoTime();
     dLogits = studentArena.get(dLogits, (long) rows * k);
     double sum = be.softTargetCrossEntropy(studentLogits, targets, rows, k, cfg.studentTemp(), dLogits, 1.0 / rows);
+    profile.add(Profile.Kind.LOSS, false, t0);
     dPred = studentArena.get(dPred, (long) rows * cfg.predDim());
     studentHead.backward(dLogits, dPred);
     studentBackbone.backward(dPred);
@@ -214,6 +224,7 @@ public final class CapiTrainer implements AutoCloseable {
     if (studentStaged) be.upload(studentGradStage.asFloatBuffer(), student.grads());
     if (clusteringStaged) be.upload(clusteringGradStage.asFloatBuffer(), clustering.grads());
     studentStaged = clusteringStaged = false;
+    long t0 = System.nanoTime();
     step++;
     double[] lrs = new double[lrMult.length], wds = new double[wdMult.length];
     for (int i = 0; i < lrs.length; i++) {
@@ -226,6 +237,7 @@ public final class CapiTrainer implements AutoCloseable {
     be.adamw(clustering.values(), clustering.grads(), clusteringM, clusteringV, new long[] {0, clustering.length()},
         new double[] {clusteringLr}, new double[] {optim.clusteringWeightDecay()},
         optim.beta1(), optim.beta2(), optim.eps(), step);
+    profile.add(Profile.Kind.OPTIMIZER, false, t0);
   }
 
   /** L2 norm of the student gradient (after the reduction when it was read back by apply). */

@@ -24,6 +24,7 @@ final class ClusteringHead {
 
   /** logits (rows, K) of x (rows, D). */
   Tensor forward(Tensor x, int rows) {
+    long t0 = System.nanoTime();
     Backend be = arena.backend();
     this.rows = rows;
     u = arena.get(u, (long) rows * in);
@@ -32,13 +33,16 @@ final class ClusteringHead {
     be.l2Normalize(x, rows, in, EPS, u, norms);
     be.gemm(false, true, rows, out, in, 1, u, 0, in, weight.value, 0, in, 0, logits, 0, out, 1, 0, 0, 0);
     be.addRowVector(logits, rows, out, bias.value);
+    arena.profile().add(Profile.Kind.CLUSTERING_HEAD, false, t0);
     return logits;
   }
 
   /** A and c gradients accumulate from ∂L/∂logits (no gradient flows to the tokens). */
   void backward(Tensor dLogits) {
+    long t0 = System.nanoTime();
     Backend be = arena.backend();
     be.gemm(true, false, out, in, rows, 1, dLogits, 0, out, u, 0, in, 1, weight.grad, 0, in, 1, 0, 0, 0);
     be.sumRows(dLogits, rows, out, bias.grad);
+    arena.profile().add(Profile.Kind.CLUSTERING_HEAD, true, t0);
   }
 }

@@ -19,6 +19,7 @@ final class Mlp {
 
   /** y (rows, D) ← MLP(x); x must stay untouched until the backward. */
   void forward(Tensor x, int rows, Tensor y) {
+    long t0 = System.nanoTime();
     Backend be = arena.backend();
     this.x = x;
     this.rows = rows;
@@ -27,14 +28,17 @@ final class Mlp {
     fc1.forward(be, x, rows, pre);
     be.gelu(pre, act);
     fc2.forward(be, act, rows, y);
+    arena.profile().add(Profile.Kind.MLP, false, t0);
   }
 
   /** dx ← ∂L/∂x given dy; weight gradients accumulate. */
   void backward(Tensor dy, Tensor dx) {
+    long t0 = System.nanoTime();
     Backend be = arena.backend();
     dAct = arena.get(dAct, (long) rows * fc1.out);
     fc2.backward(be, act, dy, rows, dAct, false);
     be.geluBackward(pre, dAct, dAct);
     fc1.backward(be, x, dAct, rows, dx, false);
+    arena.profile().add(Profile.Kind.MLP, true, t0);
   }
 }

@@ -3,6 +3,12 @@ package capi.engine;
 import java.nio.ByteOrder;
 import java.nio.DoubleBuffer;
 import java.nio.FloatBuffer;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ForkJoinPool;
+import java.util.concurrent.Future;
 import org.bytedeco.javacpp.DoublePointer;
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.openblas.global.openblas_nolapack;
@@ -11,21 +17,31 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
- * The CPU backend: memory allocated (and freed deterministically) by ND4J, matrix products by
- * the OpenBLAS that ND4J bundles, everything else as plain Java loops over the native memory,
- * which beats many small ND4J op calls at these sizes.
+ * The CPU backend: memory allocated (and freed deterministically) by ND4J, matrix products by the
+ * OpenBLAS that ND4J bundles, everything else as plain Java loops, which beat many small ND4J op
+ * calls at these sizes. Loops move whole rows between the native memory and per-thread float64
+ * scratch arrays in bulk (one code path for both precisions, arithmetic in float64) and split
+ * independent rows over `threads` threads; reductions combine fixed chunks in order, so results
+ * do not depend on scheduling.
  */
 public final class Nd4jBackend implements Backend {
   private static final int ROW_MAJOR = openblas_nolapack.CblasRowMajor;
   private static final int NO_TRANS = openblas_nolapack.CblasNoTrans;
   private static final int TRANS = openblas_nolapack.CblasTrans;
+  private static final double SQRT_HALF = Math.sqrt(0.5);
+  private static final double INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
+  private static final int CHUNK = 4096; // elements per scratch chunk of element-wise loops
 
   private final Precision precision;
+  private final int threads;
+  private final ForkJoinPool pool; // null with one thread
 
-  /** @param threads OpenBLAS threads (the process-wide setting of the bundled BLAS) */
+  /** @param threads OpenBLAS threads (a process-wide setting) and threads of the Java loops */
   public Nd4jBackend(Precision precision, int threads) {
     this.precision = precision;
-    Nd4j.factory().blas().setMaxThreads(threads);
+    this.threads = Math.max(1, threads);
+    this.pool = this.threads > 1 ? new ForkJoinPool(this.threads) : null;
+    Nd4j.factory().blas().setMaxThreads(this.threads);
   }
 
   /** A tensor: a window [off, off + len) of ND4J-owned native memory. */
@@ -53,6 +69,28 @@ public final class Nd4jBackend implements Backend {
       return len;
     }
 
+    /** dst[dOff, dOff + n) ← this[i, i + n). */
+    void read(int i, double[] dst, int dOff, int n, Scratch s) {
+      if (f != null) {
+        float[] tmp = s.floats(n);
+        f.get(off + i, tmp, 0, n);
+        for (int k = 0; k < n; k++) dst[dOff + k] = tmp[k];
+      } else {
+        d.get(off + i, dst, dOff, n);
+      }
+    }
+
+    /** this[i, i + n) ← src[sOff, sOff + n). */
+    void write(int i, double[] src, int sOff, int n, Scratch s) {
+      if (f != null) {
+        float[] tmp = s.floats(n);
+        for (int k = 0; k < n; k++) tmp[k] = (float) src[sOff + k];
+        f.put(off + i, tmp, 0, n);
+      } else {
+        d.put(off + i, src, sOff, n);
+      }
+    }
+
     double get(int i) {
       return f != null ? f.get(off + i) : d.get(off + i);
     }
@@ -61,10 +99,61 @@ public final class Nd4jBackend implements Backend {
       if (f != null) f.put(off + i, (float) v);
       else d.put(off + i, v);
     }
+  }
 
-    void add(int i, double v) {
-      set(i, get(i) + v);
+  /** Per-thread scratch rows. */
+  static final class Scratch {
+    private float[] f = new float[0];
+    private final double[][] rows = {new double[0], new double[0], new double[0], new double[0]};
+
+    float[] floats(int n) {
+      if (f.length < n) f = new float[n];
+      return f;
     }
+
+    /** Scratch row `which` (0..3) of at least n elements. */
+    double[] row(int which, int n) {
+      if (rows[which].length < n) rows[which] = new double[n];
+      return rows[which];
+    }
+  }
+
+  private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
+
+  /** A loop body over items [lo, hi), returning a partial sum (0 when there is nothing to sum). */
+  private interface Range {
+    double run(int lo, int hi, Scratch s);
+  }
+
+  /** Runs body over [0, n) in `threads` contiguous chunks of at least minPerTask items; the sum of the partials in chunk order. */
+  private double parallel(int n, int minPerTask, Range body) {
+    int tasks = pool == null ? 1 : Math.min(threads, Math.max(1, n / Math.max(1, minPerTask)));
+    if (tasks <= 1) return body.run(0, n, SCRATCH.get());
+    List<Callable<Double>> parts = new ArrayList<>(tasks);
+    for (int t = 0; t < tasks; t++) {
+      int lo = (int) ((long) n * t / tasks), hi = (int) ((long) n * (t + 1) / tasks);
+      parts.add(() -> body.run(lo, hi, SCRATCH.get()));
+    }
+    double sum = 0;
+    try {
+      for (Future<Double> f : pool.invokeAll(parts)) sum += f.get();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    } catch (ExecutionException e) {
+      throw new IllegalStateException(e.getCause());
+    }
+    return sum;
+  }
+
+  /** Element-wise loop over n elements in scratch-sized chunks. */
+  private double elementwise(int n, Range chunkBody) {
+    int chunks = (n + CHUNK - 1) / CHUNK;
+    return parallel(chunks, 4, (lo, hi, s) -> {
+      double sum = 0;
+      for (int c = lo; c < hi; c++) sum += chunkBody.run(c * CHUNK, Math.min(n, (c + 1) * CHUNK), s);
+      return sum;
+    });
   }
 
   private static Buf b(Tensor t) {
@@ -108,73 +197,123 @@ public final class Nd4jBackend implements Backend {
     if (t != null && b(t).owner != null) b(t).owner.close();
   }
 
+  // ---- transfers ----------------------------------------------------------------------------------
+
   @Override
   public void upload(double[] src, int srcOffset, Tensor dst, long dstOffset, int n) {
-    Buf t = b(dst);
-    for (int i = 0; i < n; i++) t.set((int) dstOffset + i, src[srcOffset + i]);
+    b(dst).write((int) dstOffset, src, srcOffset, n, SCRATCH.get());
   }
 
   @Override
   public void upload(float[] src, int srcOffset, Tensor dst, long dstOffset, int n) {
     Buf t = b(dst);
-    for (int i = 0; i < n; i++) t.set((int) dstOffset + i, src[srcOffset + i]);
+    if (t.f != null) {
+      t.f.put(t.off + (int) dstOffset, src, srcOffset, n);
+    } else {
+      for (int i = 0; i < n; i++) t.d.put(t.off + (int) dstOffset + i, src[srcOffset + i]);
+    }
   }
 
   @Override
   public void download(Tensor src, long srcOffset, double[] dst, int dstOffset, int n) {
-    Buf t = b(src);
-    for (int i = 0; i < n; i++) dst[dstOffset + i] = t.get((int) srcOffset + i);
+    b(src).read((int) srcOffset, dst, dstOffset, n, SCRATCH.get());
   }
 
   @Override
   public void download(Tensor src, long srcOffset, float[] dst, int dstOffset, int n) {
     Buf t = b(src);
-    for (int i = 0; i < n; i++) dst[dstOffset + i] = (float) t.get((int) srcOffset + i);
+    if (t.f != null) {
+      t.f.get(t.off + (int) srcOffset, dst, dstOffset, n);
+    } else {
+      for (int i = 0; i < n; i++) dst[dstOffset + i] = (float) t.d.get(t.off + (int) srcOffset + i);
+    }
   }
 
   @Override
   public void download(Tensor src, FloatBuffer dst) {
     Buf t = b(src);
-    for (int i = 0; i < t.len; i++) dst.put(i, (float) t.get(i));
+    elementwise(t.len, (lo, hi, s) -> {
+      float[] tmp = new float[hi - lo];
+      download(t, lo, tmp, 0, hi - lo);
+      dst.put(lo, tmp, 0, hi - lo);
+      return 0;
+    });
   }
 
   @Override
   public void upload(FloatBuffer src, Tensor dst) {
     Buf t = b(dst);
-    for (int i = 0; i < t.len; i++) t.set(i, src.get(i));
+    elementwise(t.len, (lo, hi, s) -> {
+      float[] tmp = new float[hi - lo];
+      src.get(lo, tmp, 0, hi - lo);
+      upload(tmp, 0, t, lo, hi - lo);
+      return 0;
+    });
   }
+
+  // ---- element-wise -------------------------------------------------------------------------------
 
   @Override
   public void fill(Tensor t, double value) {
     Buf x = b(t);
-    for (int i = 0; i < x.len; i++) x.set(i, value);
+    elementwise(x.len, (lo, hi, s) -> {
+      double[] a = s.row(0, hi - lo);
+      java.util.Arrays.fill(a, 0, hi - lo, value);
+      x.write(lo, a, 0, hi - lo, s);
+      return 0;
+    });
   }
 
   @Override
   public void copy(Tensor src, Tensor dst) {
-    Buf s = b(src), d = b(dst);
-    if (s.len != d.len) throw new IllegalArgumentException("copy of " + s.len + " into " + d.len);
-    for (int i = 0; i < s.len; i++) d.set(i, s.get(i));
+    Buf sb = b(src), db = b(dst);
+    if (sb.len != db.len) throw new IllegalArgumentException("copy of " + sb.len + " into " + db.len);
+    elementwise(sb.len, (lo, hi, s) -> {
+      double[] a = s.row(0, hi - lo);
+      sb.read(lo, a, 0, hi - lo, s);
+      db.write(lo, a, 0, hi - lo, s);
+      return 0;
+    });
   }
 
   @Override
-  public void axpy(double a, Tensor x, Tensor y) {
+  public void axpy(double alpha, Tensor x, Tensor y) {
     Buf xs = b(x), ys = b(y);
-    for (int i = 0; i < xs.len; i++) ys.set(i, ys.get(i) + a * xs.get(i));
+    elementwise(xs.len, (lo, hi, s) -> {
+      int n = hi - lo;
+      double[] a = s.row(0, n), c = s.row(1, n);
+      xs.read(lo, a, 0, n, s);
+      ys.read(lo, c, 0, n, s);
+      for (int i = 0; i < n; i++) c[i] += alpha * a[i];
+      ys.write(lo, c, 0, n, s);
+      return 0;
+    });
   }
 
   @Override
-  public void scale(Tensor x, double a) {
+  public void scale(Tensor x, double alpha) {
     Buf xs = b(x);
-    for (int i = 0; i < xs.len; i++) xs.set(i, a * xs.get(i));
+    elementwise(xs.len, (lo, hi, s) -> {
+      int n = hi - lo;
+      double[] a = s.row(0, n);
+      xs.read(lo, a, 0, n, s);
+      for (int i = 0; i < n; i++) a[i] *= alpha;
+      xs.write(lo, a, 0, n, s);
+      return 0;
+    });
   }
 
   @Override
   public double sumSquares(Tensor x) {
     Buf xs = b(x);
-    double s = 0;
-    for (int i = 0; i < xs.len; i++) s += xs.get(i) * xs.get(i);
-    return s;
+    return elementwise(xs.len, (lo, hi, s) -> {
+      int n = hi - lo;
+      double[] a = s.row(0, n);
+      xs.read(lo, a, 0, n, s);
+      double sum = 0;
+      for (int i = 0; i < n; i++) sum += a[i] * a[i];
+      return sum;
+    });
   }
 
   @Override
@@ -187,6 +326,8 @@ public final class Nd4jBackend implements Backend {
     }
     return h;
   }
+
+  // ---- matrix products ------------------------------------------------------------------------------
 
   @Override
   public void gemm(boolean transA, boolean transB, int m, int n, int k, double alpha,
@@ -213,39 +354,61 @@ public final class Nd4jBackend implements Backend {
     }
   }
 
+  // ---- rows ---------------------------------------------------------------------------------------
+
   @Override
   public void addRowVector(Tensor x, int rows, int cols, Tensor v) {
     Buf xs = b(x), vs = b(v);
-    for (int r = 0; r < rows; r++) {
-      for (int c = 0; c < cols; c++) xs.add(r * cols + c, vs.get(c));
-    }
+    double[] vec = new double[cols];
+    vs.read(0, vec, 0, cols, SCRATCH.get());
+    parallel(rows, 16, (lo, hi, s) -> {
+      double[] a = s.row(0, cols);
+      for (int r = lo; r < hi; r++) {
+        xs.read(r * cols, a, 0, cols, s);
+        for (int c = 0; c < cols; c++) a[c] += vec[c];
+        xs.write(r * cols, a, 0, cols, s);
+      }
+      return 0;
+    });
   }
 
   @Override
   public void sumRows(Tensor x, int rows, int cols, Tensor out) {
     Buf xs = b(x), o = b(out);
-    double[] acc = new double[cols];
+    Scratch s = SCRATCH.get();
+    double[] acc = new double[cols], a = s.row(0, cols);
     for (int r = 0; r < rows; r++) {
-      for (int c = 0; c < cols; c++) acc[c] += xs.get(r * cols + c);
+      xs.read(r * cols, a, 0, cols, s);
+      for (int c = 0; c < cols; c++) acc[c] += a[c];
     }
-    for (int c = 0; c < cols; c++) o.add(c, acc[c]);
+    o.read(0, a, 0, cols, s);
+    for (int c = 0; c < cols; c++) acc[c] += a[c];
+    o.write(0, acc, 0, cols, s);
   }
 
   @Override
   public void gatherRows(Tensor src, int[] index, int cols, Tensor dst) {
-    Buf s = b(src), d = b(dst);
-    for (int i = 0; i < index.length; i++) {
-      int from = index[i] * cols, to = i * cols;
-      for (int c = 0; c < cols; c++) d.set(to + c, s.get(from + c));
-    }
+    Buf sb = b(src), db = b(dst);
+    parallel(index.length, 16, (lo, hi, s) -> {
+      double[] a = s.row(0, cols);
+      for (int i = lo; i < hi; i++) {
+        sb.read(index[i] * cols, a, 0, cols, s);
+        db.write(i * cols, a, 0, cols, s);
+      }
+      return 0;
+    });
   }
 
   @Override
   public void scatterAddRows(Tensor src, int[] index, int cols, double alpha, Tensor dst) {
-    Buf s = b(src), d = b(dst);
+    Buf sb = b(src), db = b(dst);
+    Scratch s = SCRATCH.get(); // serial: several source rows may add into the same row
+    double[] a = s.row(0, cols), c = s.row(1, cols);
     for (int i = 0; i < index.length; i++) {
-      int from = i * cols, to = index[i] * cols;
-      for (int c = 0; c < cols; c++) d.add(to + c, alpha * s.get(from + c));
+      sb.read(i * cols, a, 0, cols, s);
+      db.read(index[i] * cols, c, 0, cols, s);
+      for (int k = 0; k < cols; k++) c[k] += alpha * a[k];
+      db.write(index[i] * cols, c, 0, cols, s);
     }
   }
 
@@ -253,326 +416,457 @@ public final class Nd4jBackend implements Backend {
   public void patchify(Tensor images, int channels, int height, int width, int patch, int[] index, Tensor dst) {
     Buf im = b(images), d = b(dst);
     int gw = width / patch, perImage = (height / patch) * gw, cols = channels * patch * patch;
-    for (int r = 0; r < index.length; r++) {
-      int img = index[r] / perImage, n = index[r] % perImage;
-      int y0 = (n / gw) * patch, x0 = (n % gw) * patch;
-      int o = r * cols;
-      for (int c = 0; c < channels; c++) {
-        int base = (img * channels + c) * height * width;
-        for (int i = 0; i < patch; i++) {
-          for (int j = 0; j < patch; j++) d.set(o++, im.get(base + (y0 + i) * width + x0 + j));
+    parallel(index.length, 16, (lo, hi, s) -> {
+      double[] row = s.row(0, cols), line = s.row(1, patch);
+      for (int r = lo; r < hi; r++) {
+        int img = index[r] / perImage, n = index[r] % perImage;
+        int y0 = (n / gw) * patch, x0 = (n % gw) * patch;
+        int o = 0;
+        for (int c = 0; c < channels; c++) {
+          int base = (img * channels + c) * height * width;
+          for (int i = 0; i < patch; i++) {
+            im.read(base + (y0 + i) * width + x0, line, 0, patch, s);
+            System.arraycopy(line, 0, row, o, patch);
+            o += patch;
+          }
         }
+        d.write(r * cols, row, 0, cols, s);
       }
-    }
+      return 0;
+    });
   }
+
+  // ---- normalisations -------------------------------------------------------------------------------
 
   @Override
   public void rmsNorm(Tensor x, Tensor w, int rows, int cols, double eps, Tensor y, Tensor rstd) {
-    Buf xs = b(x), ws = w == null ? null : b(w), ys = b(y), rs = b(rstd);
-    for (int r = 0; r < rows; r++) {
-      int o = r * cols;
-      double ss = 0;
-      for (int c = 0; c < cols; c++) ss += xs.get(o + c) * xs.get(o + c);
-      double inv = 1 / Math.sqrt(ss / cols + eps);
-      rs.set(r, inv);
-      for (int c = 0; c < cols; c++) ys.set(o + c, xs.get(o + c) * inv * (ws == null ? 1 : ws.get(c)));
-    }
+    Buf xs = b(x), ys = b(y), rs = b(rstd);
+    double[] wv = weights(w, cols);
+    parallel(rows, 8, (lo, hi, s) -> {
+      double[] a = s.row(0, cols);
+      for (int r = lo; r < hi; r++) {
+        xs.read(r * cols, a, 0, cols, s);
+        double ss = 0;
+        for (int c = 0; c < cols; c++) ss += a[c] * a[c];
+        double inv = 1 / Math.sqrt(ss / cols + eps);
+        rs.set(r, inv);
+        for (int c = 0; c < cols; c++) a[c] = a[c] * inv * wv[c];
+        ys.write(r * cols, a, 0, cols, s);
+      }
+      return 0;
+    });
+  }
+
+  /** The gain as float64, or ones when there is none. */
+  private double[] weights(Tensor w, int cols) {
+    double[] wv = new double[cols];
+    if (w == null) java.util.Arrays.fill(wv, 1);
+    else b(w).read(0, wv, 0, cols, SCRATCH.get());
+    return wv;
   }
 
   @Override
   public void rmsNormBackward(Tensor x, Tensor w, Tensor rstd, Tensor dy, int rows, int cols, Tensor dx, Tensor dw) {
-    Buf xs = b(x), ws = w == null ? null : b(w), rs = b(rstd), dys = b(dy), dxs = b(dx);
-    double[] dwAcc = w == null ? null : new double[cols];
-    for (int r = 0; r < rows; r++) {
-      int o = r * cols;
-      double inv = rs.get(r);
-      double dot = 0; // Σ (dy·w)·x
-      for (int c = 0; c < cols; c++) {
-        double g = dys.get(o + c) * (ws == null ? 1 : ws.get(c));
-        dot += g * xs.get(o + c);
-        if (dwAcc != null) dwAcc[c] += dys.get(o + c) * xs.get(o + c) * inv;
+    Buf xs = b(x), rs = b(rstd), dys = b(dy), dxs = b(dx);
+    double[] wv = weights(w, cols);
+    // the gain's gradient sums over rows: per-task partial sums, added in task order
+    int tasks = pool == null ? 1 : threads;
+    double[][] dwParts = new double[tasks][w == null ? 0 : cols];
+    parallel(tasks, 1, (tlo, thi, s0) -> {
+      for (int t = tlo; t < thi; t++) {
+        int lo = (int) ((long) rows * t / tasks), hi = (int) ((long) rows * (t + 1) / tasks);
+        Scratch s = SCRATCH.get();
+        double[] a = s.row(0, cols), g = s.row(1, cols), out = s.row(2, cols);
+        for (int r = lo; r < hi; r++) {
+          xs.read(r * cols, a, 0, cols, s);
+          dys.read(r * cols, g, 0, cols, s);
+          dxs.read(r * cols, out, 0, cols, s);
+          double inv = rs.get(r), dot = 0;
+          for (int c = 0; c < cols; c++) {
+            if (w != null) dwParts[t][c] += g[c] * a[c] * inv;
+            g[c] *= wv[c];
+            dot += g[c] * a[c];
+          }
+          double k = inv * inv * inv * dot / cols;
+          for (int c = 0; c < cols; c++) out[c] += g[c] * inv - k * a[c];
+          dxs.write(r * cols, out, 0, cols, s);
+        }
       }
-      double k = inv * inv * inv * dot / cols;
-      for (int c = 0; c < cols; c++) {
-        double g = dys.get(o + c) * (ws == null ? 1 : ws.get(c));
-        dxs.add(o + c, g * inv - k * xs.get(o + c));
-      }
-    }
-    if (dwAcc != null) {
+      return 0;
+    });
+    if (w != null) {
       Buf dws = b(dw);
-      for (int c = 0; c < cols; c++) dws.add(c, dwAcc[c]);
+      double[] acc = new double[cols];
+      dws.read(0, acc, 0, cols, SCRATCH.get());
+      for (double[] part : dwParts) for (int c = 0; c < cols; c++) acc[c] += part[c];
+      dws.write(0, acc, 0, cols, SCRATCH.get());
     }
   }
 
   @Override
   public void l2Normalize(Tensor x, int rows, int cols, double eps, Tensor y, Tensor norm) {
     Buf xs = b(x), ys = b(y), ns = b(norm);
-    for (int r = 0; r < rows; r++) {
-      int o = r * cols;
-      double ss = 0;
-      for (int c = 0; c < cols; c++) ss += xs.get(o + c) * xs.get(o + c);
-      double nrm = Math.sqrt(ss);
-      ns.set(r, nrm);
-      double inv = 1 / Math.max(nrm, eps);
-      for (int c = 0; c < cols; c++) ys.set(o + c, xs.get(o + c) * inv);
-    }
+    parallel(rows, 8, (lo, hi, s) -> {
+      double[] a = s.row(0, cols);
+      for (int r = lo; r < hi; r++) {
+        xs.read(r * cols, a, 0, cols, s);
+        double ss = 0;
+        for (int c = 0; c < cols; c++) ss += a[c] * a[c];
+        double nrm = Math.sqrt(ss);
+        ns.set(r, nrm);
+        double inv = 1 / Math.max(nrm, eps);
+        for (int c = 0; c < cols; c++) a[c] *= inv;
+        ys.write(r * cols, a, 0, cols, s);
+      }
+      return 0;
+    });
   }
 
   @Override
   public void l2NormalizeBackward(Tensor y, Tensor norm, Tensor dy, int rows, int cols, double eps, Tensor dx) {
     Buf ys = b(y), ns = b(norm), dys = b(dy), dxs = b(dx);
-    for (int r = 0; r < rows; r++) {
-      int o = r * cols;
-      double nrm = ns.get(r);
-      if (nrm > eps) {
-        double dot = 0;
-        for (int c = 0; c < cols; c++) dot += ys.get(o + c) * dys.get(o + c);
-        for (int c = 0; c < cols; c++) dxs.set(o + c, (dys.get(o + c) - ys.get(o + c) * dot) / nrm);
-      } else {
-        for (int c = 0; c < cols; c++) dxs.set(o + c, dys.get(o + c) / eps);
+    parallel(rows, 8, (lo, hi, s) -> {
+      double[] u = s.row(0, cols), g = s.row(1, cols);
+      for (int r = lo; r < hi; r++) {
+        ys.read(r * cols, u, 0, cols, s);
+        dys.read(r * cols, g, 0, cols, s);
+        double nrm = ns.get(r);
+        if (nrm > eps) {
+          double dot = 0;
+          for (int c = 0; c < cols; c++) dot += u[c] * g[c];
+          for (int c = 0; c < cols; c++) g[c] = (g[c] - u[c] * dot) / nrm;
+        } else {
+          for (int c = 0; c < cols; c++) g[c] /= eps;
+        }
+        dxs.write(r * cols, g, 0, cols, s);
       }
-    }
+      return 0;
+    });
   }
 
   @Override
   public void weightNorm(Tensor v, Tensor g, int rows, int cols, Tensor w, Tensor norms) {
     Buf vs = b(v), gs = b(g), ws = b(w), ns = b(norms);
-    for (int r = 0; r < rows; r++) {
-      int o = r * cols;
-      double ss = 0;
-      for (int c = 0; c < cols; c++) ss += vs.get(o + c) * vs.get(o + c);
-      double nrm = Math.sqrt(ss);
-      ns.set(r, nrm);
-      double s = gs.get(r) / (nrm + 1e-8);
-      for (int c = 0; c < cols; c++) ws.set(o + c, vs.get(o + c) * s);
-    }
+    parallel(rows, 8, (lo, hi, s) -> {
+      double[] a = s.row(0, cols);
+      for (int r = lo; r < hi; r++) {
+        vs.read(r * cols, a, 0, cols, s);
+        double ss = 0;
+        for (int c = 0; c < cols; c++) ss += a[c] * a[c];
+        double nrm = Math.sqrt(ss);
+        ns.set(r, nrm);
+        double k = gs.get(r) / (nrm + 1e-8);
+        for (int c = 0; c < cols; c++) a[c] *= k;
+        ws.write(r * cols, a, 0, cols, s);
+      }
+      return 0;
+    });
   }
 
   @Override
   public void weightNormBackward(Tensor v, Tensor g, Tensor norms, Tensor dw, int rows, int cols, Tensor dv, Tensor dg) {
     Buf vs = b(v), gs = b(g), ns = b(norms), dws = b(dw), dvs = b(dv), dgs = b(dg);
-    for (int r = 0; r < rows; r++) {
-      int o = r * cols;
-      double nrm = ns.get(r), den = nrm + 1e-8;
-      double dot = 0; // Σ dw·v
-      for (int c = 0; c < cols; c++) dot += dws.get(o + c) * vs.get(o + c);
-      dgs.add(r, dot / den);
-      double gr = gs.get(r);
-      double k = nrm > 0 ? gr * dot / (den * den * nrm) : 0;
-      for (int c = 0; c < cols; c++) dvs.add(o + c, gr / den * dws.get(o + c) - k * vs.get(o + c));
-    }
+    parallel(rows, 8, (lo, hi, s) -> {
+      double[] a = s.row(0, cols), d = s.row(1, cols), out = s.row(2, cols);
+      for (int r = lo; r < hi; r++) {
+        vs.read(r * cols, a, 0, cols, s);
+        dws.read(r * cols, d, 0, cols, s);
+        dvs.read(r * cols, out, 0, cols, s);
+        double nrm = ns.get(r), den = nrm + 1e-8, dot = 0;
+        for (int c = 0; c < cols; c++) dot += d[c] * a[c];
+        dgs.set(r, dgs.get(r) + dot / den);
+        double gr = gs.get(r), k = nrm > 0 ? gr * dot / (den * den * nrm) : 0;
+        for (int c = 0; c < cols; c++) out[c] += gr / den * d[c] - k * a[c];
+        dvs.write(r * cols, out, 0, cols, s);
+      }
+      return 0;
+    });
+  }
+
+  // ---- activations and attention --------------------------------------------------------------------
+
+  private double erf(double x) {
+    return precision == Precision.FLOAT64 ? Erf.precise(x) : Erf.fast(x);
   }
 
   @Override
   public void gelu(Tensor x, Tensor y) {
     Buf xs = b(x), ys = b(y);
-    boolean precise = precision == Precision.FLOAT64;
-    for (int i = 0; i < xs.len; i++) {
-      double v = xs.get(i);
-      double e = precise ? Erf.precise(v * SQRT_HALF) : Erf.fast(v * SQRT_HALF);
-      ys.set(i, 0.5 * v * (1 + e));
-    }
+    elementwise(xs.len, (lo, hi, s) -> {
+      int n = hi - lo;
+      double[] a = s.row(0, n);
+      xs.read(lo, a, 0, n, s);
+      for (int i = 0; i < n; i++) a[i] = 0.5 * a[i] * (1 + erf(a[i] * SQRT_HALF));
+      ys.write(lo, a, 0, n, s);
+      return 0;
+    });
   }
-
-  private static final double SQRT_HALF = Math.sqrt(0.5);
-  private static final double INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
 
   @Override
   public void geluBackward(Tensor x, Tensor dy, Tensor dx) {
     Buf xs = b(x), dys = b(dy), dxs = b(dx);
-    boolean precise = precision == Precision.FLOAT64;
-    for (int i = 0; i < xs.len; i++) {
-      double v = xs.get(i);
-      double e = precise ? Erf.precise(v * SQRT_HALF) : Erf.fast(v * SQRT_HALF);
-      double cdf = 0.5 * (1 + e);
-      double pdf = INV_SQRT_2PI * Math.exp(-0.5 * v * v);
-      dxs.set(i, dys.get(i) * (cdf + v * pdf));
-    }
+    elementwise(xs.len, (lo, hi, s) -> {
+      int n = hi - lo;
+      double[] a = s.row(0, n), g = s.row(1, n);
+      xs.read(lo, a, 0, n, s);
+      dys.read(lo, g, 0, n, s);
+      for (int i = 0; i < n; i++) {
+        double v = a[i];
+        g[i] *= 0.5 * (1 + erf(v * SQRT_HALF)) + v * INV_SQRT_2PI * Math.exp(-0.5 * v * v);
+      }
+      dxs.write(lo, g, 0, n, s);
+      return 0;
+    });
   }
 
   @Override
   public void ropeTables(Tensor coords, Tensor freqs, int rows, int headDim, Tensor cos, Tensor sin) {
-    Buf cs = b(coords), fs = b(freqs), co = b(cos), si = b(sin);
-    for (int r = 0; r < rows; r++) {
-      double y = cs.get(2 * r), x = cs.get(2 * r + 1);
-      for (int c = 0; c < headDim; c++) {
-        double angle = y * fs.get(c) + x * fs.get(headDim + c);
-        co.set(r * headDim + c, Math.cos(angle));
-        si.set(r * headDim + c, Math.sin(angle));
+    Buf cs = b(coords), co = b(cos), si = b(sin);
+    double[] f = new double[2 * headDim];
+    b(freqs).read(0, f, 0, 2 * headDim, SCRATCH.get());
+    parallel(rows, 8, (lo, hi, s) -> {
+      double[] c = s.row(0, headDim), sn = s.row(1, headDim), yx = s.row(2, 2);
+      for (int r = lo; r < hi; r++) {
+        cs.read(2 * r, yx, 0, 2, s);
+        for (int k = 0; k < headDim; k++) {
+          double angle = yx[0] * f[k] + yx[1] * f[headDim + k];
+          c[k] = Math.cos(angle);
+          sn[k] = Math.sin(angle);
+        }
+        co.write(r * headDim, c, 0, headDim, s);
+        si.write(r * headDim, sn, 0, headDim, s);
       }
-    }
+      return 0;
+    });
   }
 
   @Override
   public void rope(Tensor x, Tensor cos, Tensor sin, int rows, int heads, int headDim, boolean transpose) {
     Buf xs = b(x), co = b(cos), si = b(sin);
     int half = headDim / 2, width = heads * headDim;
-    for (int r = 0; r < rows; r++) {
-      int t = r * headDim;
-      for (int h = 0; h < heads; h++) {
-        int o = r * width + h * headDim;
-        for (int c = 0; c < half; c++) {
-          double x1 = xs.get(o + c), x2 = xs.get(o + c + half);
-          double c1 = co.get(t + c), c2 = co.get(t + c + half), s1 = si.get(t + c), s2 = si.get(t + c + half);
-          if (!transpose) {
-            xs.set(o + c, x1 * c1 - x2 * s1);
-            xs.set(o + c + half, x2 * c2 + x1 * s2);
-          } else {
-            xs.set(o + c, x1 * c1 + x2 * s2);
-            xs.set(o + c + half, x2 * c2 - x1 * s1);
+    parallel(rows, 8, (lo, hi, s) -> {
+      double[] a = s.row(0, width), c = s.row(1, headDim), sn = s.row(2, headDim);
+      for (int r = lo; r < hi; r++) {
+        xs.read(r * width, a, 0, width, s);
+        co.read(r * headDim, c, 0, headDim, s);
+        si.read(r * headDim, sn, 0, headDim, s);
+        for (int h = 0; h < heads; h++) {
+          int o = h * headDim;
+          for (int k = 0; k < half; k++) {
+            double x1 = a[o + k], x2 = a[o + k + half];
+            if (!transpose) {
+              a[o + k] = x1 * c[k] - x2 * sn[k];
+              a[o + k + half] = x2 * c[k + half] + x1 * sn[k + half];
+            } else {
+              a[o + k] = x1 * c[k] + x2 * sn[k + half];
+              a[o + k + half] = x2 * c[k + half] - x1 * sn[k];
+            }
           }
         }
+        xs.write(r * width, a, 0, width, s);
       }
-    }
+      return 0;
+    });
   }
 
   @Override
   public void softmaxRows(Tensor x, int rows, int cols) {
     Buf xs = b(x);
-    for (int r = 0; r < rows; r++) {
-      int o = r * cols;
-      double max = Double.NEGATIVE_INFINITY;
-      for (int c = 0; c < cols; c++) max = Math.max(max, xs.get(o + c));
-      double sum = 0;
-      for (int c = 0; c < cols; c++) {
-        double e = Math.exp(xs.get(o + c) - max);
-        xs.set(o + c, e);
-        sum += e;
+    parallel(rows, 16, (lo, hi, s) -> {
+      double[] a = s.row(0, cols);
+      for (int r = lo; r < hi; r++) {
+        xs.read(r * cols, a, 0, cols, s);
+        double max = Double.NEGATIVE_INFINITY, sum = 0;
+        for (int c = 0; c < cols; c++) max = Math.max(max, a[c]);
+        for (int c = 0; c < cols; c++) sum += a[c] = Math.exp(a[c] - max);
+        double inv = 1 / sum;
+        for (int c = 0; c < cols; c++) a[c] *= inv;
+        xs.write(r * cols, a, 0, cols, s);
       }
-      double inv = 1 / sum;
-      for (int c = 0; c < cols; c++) xs.set(o + c, xs.get(o + c) * inv);
-    }
+      return 0;
+    });
   }
 
   @Override
   public void softmaxRowsBackward(Tensor p, Tensor dp, int rows, int cols) {
     Buf ps = b(p), ds = b(dp);
-    for (int r = 0; r < rows; r++) {
-      int o = r * cols;
-      double dot = 0;
-      for (int c = 0; c < cols; c++) dot += ps.get(o + c) * ds.get(o + c);
-      for (int c = 0; c < cols; c++) ds.set(o + c, ps.get(o + c) * (ds.get(o + c) - dot));
-    }
+    parallel(rows, 16, (lo, hi, s) -> {
+      double[] a = s.row(0, cols), g = s.row(1, cols);
+      for (int r = lo; r < hi; r++) {
+        ps.read(r * cols, a, 0, cols, s);
+        ds.read(r * cols, g, 0, cols, s);
+        double dot = 0;
+        for (int c = 0; c < cols; c++) dot += a[c] * g[c];
+        for (int c = 0; c < cols; c++) g[c] = a[c] * (g[c] - dot);
+        ds.write(r * cols, g, 0, cols, s);
+      }
+      return 0;
+    });
   }
+
+  // ---- losses -------------------------------------------------------------------------------------
 
   @Override
   public double softTargetCrossEntropy(Tensor z, Tensor t, int rows, int cols, double temp, Tensor dz, double gradScale) {
     Buf zs = b(z), ts = b(t), ds = dz == null ? null : b(dz);
-    double total = 0;
-    for (int r = 0; r < rows; r++) {
-      int o = r * cols;
-      double max = Double.NEGATIVE_INFINITY;
-      for (int c = 0; c < cols; c++) max = Math.max(max, zs.get(o + c) / temp);
-      double sum = 0;
-      for (int c = 0; c < cols; c++) sum += Math.exp(zs.get(o + c) / temp - max);
-      double logZ = max + Math.log(sum);
-      double loss = 0;
-      for (int c = 0; c < cols; c++) {
-        double logp = zs.get(o + c) / temp - logZ;
-        double tc = ts.get(o + c);
-        loss -= tc * logp;
-        if (ds != null) ds.set(o + c, gradScale * (Math.exp(logp) - tc) / temp);
+    return parallel(rows, 8, (lo, hi, s) -> {
+      double[] a = s.row(0, cols), q = s.row(1, cols);
+      double total = 0;
+      for (int r = lo; r < hi; r++) {
+        zs.read(r * cols, a, 0, cols, s);
+        ts.read(r * cols, q, 0, cols, s);
+        double max = Double.NEGATIVE_INFINITY, sum = 0;
+        for (int c = 0; c < cols; c++) max = Math.max(max, a[c] /= temp);
+        for (int c = 0; c < cols; c++) sum += Math.exp(a[c] - max);
+        double logZ = max + Math.log(sum), loss = 0;
+        for (int c = 0; c < cols; c++) {
+          double logp = a[c] - logZ;
+          loss -= q[c] * logp;
+          a[c] = gradScale * (Math.exp(logp) - q[c]) / temp;
+        }
+        if (ds != null) ds.write(r * cols, a, 0, cols, s);
+        total += loss;
       }
-      total += loss;
-    }
-    return total;
+      return total;
+    });
   }
 
   @Override
   public double entropyRows(Tensor p, int rows, int cols) {
     Buf ps = b(p);
-    double total = 0;
-    for (int i = 0; i < rows * cols; i++) {
-      double v = ps.get(i);
-      if (v > 0) total -= v * Math.log(v);
-    }
-    return total;
+    return parallel(rows, 8, (lo, hi, s) -> {
+      double[] a = s.row(0, cols);
+      double total = 0;
+      for (int r = lo; r < hi; r++) {
+        ps.read(r * cols, a, 0, cols, s);
+        for (int c = 0; c < cols; c++) if (a[c] > 0) total -= a[c] * Math.log(a[c]);
+      }
+      return total;
+    });
   }
+
+  // ---- Sinkhorn-Knopp -------------------------------------------------------------------------------
 
   @Override
   public void columnMax(Tensor x, int problems, int samples, int cols, Tensor out) {
-    Buf xs = b(x), os = b(out);
-    for (int p = 0; p < problems; p++) {
-      for (int k = 0; k < cols; k++) os.set(p * cols + k, Double.NEGATIVE_INFINITY);
-      for (int s = 0; s < samples; s++) {
-        int o = (p * samples + s) * cols;
-        for (int k = 0; k < cols; k++) os.set(p * cols + k, Math.max(os.get(p * cols + k), xs.get(o + k)));
-      }
-    }
+    columnReduce(x, problems, samples, cols, out, true);
   }
 
   @Override
   public void columnSum(Tensor x, int problems, int samples, int cols, Tensor out) {
+    columnReduce(x, problems, samples, cols, out, false);
+  }
+
+  private void columnReduce(Tensor x, int problems, int samples, int cols, Tensor out, boolean max) {
     Buf xs = b(x), os = b(out);
-    double[] acc = new double[cols];
-    for (int p = 0; p < problems; p++) {
-      java.util.Arrays.fill(acc, 0);
-      for (int s = 0; s < samples; s++) {
-        int o = (p * samples + s) * cols;
-        for (int k = 0; k < cols; k++) acc[k] += xs.get(o + k);
+    parallel(problems, 1, (lo, hi, s) -> {
+      double[] a = s.row(0, cols), acc = s.row(1, cols);
+      for (int p = lo; p < hi; p++) {
+        java.util.Arrays.fill(acc, 0, cols, max ? Double.NEGATIVE_INFINITY : 0);
+        for (int smp = 0; smp < samples; smp++) {
+          xs.read((p * samples + smp) * cols, a, 0, cols, s);
+          if (max) for (int k = 0; k < cols; k++) acc[k] = Math.max(acc[k], a[k]);
+          else for (int k = 0; k < cols; k++) acc[k] += a[k];
+        }
+        os.write(p * cols, acc, 0, cols, s);
       }
-      for (int k = 0; k < cols; k++) os.set(p * cols + k, acc[k]);
-    }
+      return 0;
+    });
   }
 
   @Override
   public void expShifted(Tensor x, Tensor shift, int problems, int samples, int cols, double offset) {
     Buf xs = b(x), ss = b(shift);
-    for (int p = 0; p < problems; p++) {
-      for (int s = 0; s < samples; s++) {
-        int o = (p * samples + s) * cols;
-        for (int k = 0; k < cols; k++) xs.set(o + k, Math.exp(xs.get(o + k) - ss.get(p * cols + k) + offset));
+    parallel(problems * samples, 8, (lo, hi, s) -> {
+      double[] a = s.row(0, cols), sh = s.row(1, cols);
+      for (int r = lo; r < hi; r++) {
+        xs.read(r * cols, a, 0, cols, s);
+        ss.read((r / samples) * cols, sh, 0, cols, s);
+        for (int k = 0; k < cols; k++) a[k] = Math.exp(a[k] - sh[k] + offset);
+        xs.write(r * cols, a, 0, cols, s);
       }
-    }
+      return 0;
+    });
   }
 
   @Override
   public void divideColumns(Tensor x, Tensor colsum, int problems, int samples, int cols, double eps) {
     Buf xs = b(x), cs = b(colsum);
-    for (int p = 0; p < problems; p++) {
-      for (int s = 0; s < samples; s++) {
-        int o = (p * samples + s) * cols;
-        for (int k = 0; k < cols; k++) xs.set(o + k, xs.get(o + k) / (cs.get(p * cols + k) + eps));
+    parallel(problems * samples, 8, (lo, hi, s) -> {
+      double[] a = s.row(0, cols), sum = s.row(1, cols);
+      for (int r = lo; r < hi; r++) {
+        xs.read(r * cols, a, 0, cols, s);
+        cs.read((r / samples) * cols, sum, 0, cols, s);
+        for (int k = 0; k < cols; k++) a[k] /= sum[k] + eps;
+        xs.write(r * cols, a, 0, cols, s);
       }
-    }
+      return 0;
+    });
   }
 
   @Override
   public void normalizeRows(Tensor x, int rows, int cols, double eps) {
     Buf xs = b(x);
-    for (int r = 0; r < rows; r++) {
-      int o = r * cols;
-      double sum = 0;
-      for (int c = 0; c < cols; c++) sum += xs.get(o + c);
-      double den = sum + eps;
-      for (int c = 0; c < cols; c++) xs.set(o + c, xs.get(o + c) / den);
-    }
+    parallel(rows, 8, (lo, hi, s) -> {
+      double[] a = s.row(0, cols);
+      for (int r = lo; r < hi; r++) {
+        xs.read(r * cols, a, 0, cols, s);
+        double sum = 0;
+        for (int c = 0; c < cols; c++) sum += a[c];
+        double den = sum + eps;
+        for (int c = 0; c < cols; c++) a[c] /= den;
+        xs.write(r * cols, a, 0, cols, s);
+      }
+      return 0;
+    });
   }
+
+  // ---- optimisation -------------------------------------------------------------------------------
 
   @Override
   public void adamw(Tensor p, Tensor g, Tensor m, Tensor v, long[] segments, double[] lr, double[] wd,
       double beta1, double beta2, double eps, long t) {
     Buf ps = b(p), gs = b(g), ms = b(m), vs = b(v);
     double bc1 = 1 - Math.pow(beta1, t), bc2Sqrt = Math.sqrt(1 - Math.pow(beta2, t));
-    for (int s = 0; s + 1 < segments.length; s++) {
-      double step = lr[s] / bc1, decay = 1 - lr[s] * wd[s];
-      for (int i = (int) segments[s]; i < segments[s + 1]; i++) {
-        double gi = gs.get(i);
-        double mi = beta1 * ms.get(i) + (1 - beta1) * gi;
-        double vi = beta2 * vs.get(i) + (1 - beta2) * gi * gi;
-        ms.set(i, mi);
-        vs.set(i, vi);
-        ps.set(i, ps.get(i) * decay - step * mi / (Math.sqrt(vi) / bc2Sqrt + eps));
-      }
+    for (int seg = 0; seg + 1 < segments.length; seg++) {
+      int start = (int) segments[seg], len = (int) (segments[seg + 1] - segments[seg]);
+      double step = lr[seg] / bc1, decay = 1 - lr[seg] * wd[seg];
+      elementwise(len, (lo, hi, s) -> {
+        int n = hi - lo, at = start + lo;
+        double[] pa = s.row(0, n), ga = s.row(1, n), ma = s.row(2, n), va = s.row(3, n);
+        ps.read(at, pa, 0, n, s);
+        gs.read(at, ga, 0, n, s);
+        ms.read(at, ma, 0, n, s);
+        vs.read(at, va, 0, n, s);
+        for (int i = 0; i < n; i++) {
+          ma[i] = beta1 * ma[i] + (1 - beta1) * ga[i];
+          va[i] = beta2 * va[i] + (1 - beta2) * ga[i] * ga[i];
+          pa[i] = pa[i] * decay - step * ma[i] / (Math.sqrt(va[i]) / bc2Sqrt + eps);
+        }
+        ps.write(at, pa, 0, n, s);
+        ms.write(at, ma, 0, n, s);
+        vs.write(at, va, 0, n, s);
+        return 0;
+      });
     }
   }
 
   @Override
   public void ema(Tensor teacher, Tensor student, double momentum) {
     Buf ts = b(teacher), ss = b(student);
-    for (int i = 0; i < ts.len; i++) ts.set(i, momentum * ts.get(i) + (1 - momentum) * ss.get(i));
+    elementwise(ts.len, (lo, hi, s) -> {
+      int n = hi - lo;
+      double[] a = s.row(0, n), c = s.row(1, n);
+      ts.read(lo, a, 0, n, s);
+      ss.read(lo, c, 0, n, s);
+      for (int i = 0; i < n; i++) a[i] = momentum * a[i] + (1 - momentum) * c[i];
+      ts.write(lo, a, 0, n, s);
+      return 0;
+    });
   }
 
   @Override
-  public void close() {}
+  public void close() {
+    if (pool != null) pool.shutdown();
+  }
 }

@@ -25,6 +25,7 @@ final class Sinkhorn {
 
   /** In place on s (positions, samples, K): scores S in, assignments out. */
   void run(Tensor s, int positions, int samples, int k, int iterations, Reducer reducer) {
+    long t0 = System.nanoTime();
     Backend be = arena.backend();
     stat = arena.get(stat, (long) positions * k);
     be.columnMax(s, positions, samples, k, stat);
@@ -36,6 +37,7 @@ final class Sinkhorn {
       be.divideColumns(s, stat, positions, samples, k, EPS);
       be.normalizeRows(s, positions * samples, k, EPS);
     }
+    arena.profile().add(Profile.Kind.SINKHORN, false, t0);
   }
 
   private void reduce(Tensor t, Reducer reducer, boolean max) {

@@ -24,6 +24,7 @@ final class StudentHead {
 
   /** logits (rows, K) of x (rows, Dp); x need not be kept. */
   Tensor forward(Tensor x, int rows) {
+    long t0 = System.nanoTime();
     Backend be = arena.backend();
     this.rows = rows;
     u = arena.get(u, (long) rows * in);
@@ -34,11 +35,13 @@ final class StudentHead {
     be.l2Normalize(x, rows, in, EPS, u, norms);
     be.weightNorm(v.value, g.value, out, in, w, vNorms);
     be.gemm(false, true, rows, out, in, 1, u, 0, in, w, 0, in, 0, logits, 0, out, 1, 0, 0, 0);
+    arena.profile().add(Profile.Kind.STUDENT_HEAD, false, t0);
     return logits;
   }
 
   /** dx (rows, Dp) ← ∂L/∂x given ∂L/∂logits; g and V gradients accumulate. */
   void backward(Tensor dLogits, Tensor dx) {
+    long t0 = System.nanoTime();
     Backend be = arena.backend();
     dW = arena.get(dW, (long) out * in);
     du = arena.get(du, (long) rows * in);
@@ -46,5 +49,6 @@ final class StudentHead {
     be.gemm(false, false, rows, in, out, 1, dLogits, 0, out, w, 0, in, 0, du, 0, in, 1, 0, 0, 0);
     be.weightNormBackward(v.value, g.value, vNorms, dW, out, in, v.grad, g.grad);
     be.l2NormalizeBackward(u, norms, du, rows, in, EPS, dx);
+    arena.profile().add(Profile.Kind.STUDENT_HEAD, true, t0);
   }
 }

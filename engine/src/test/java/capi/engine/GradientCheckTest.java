@@ -20,7 +20,7 @@ import org.junit.jupiter.api.Timeout;
 class GradientCheckTest {
   private static final double H = 1e-5;
   private final Backend be = new Nd4jBackend(Precision.FLOAT64, 1);
-  private final Arena arena = new Arena(be);
+  private final Arena arena = new Arena(be, new Profile());
   private final Random rng = new Random(7);
 
   @AfterEach

@@ -123,7 +123,7 @@ class SinkhornTest {
   }
 
   private static double[] run(Precision p, double[] s, int iterations, int positions, int samples, Reducer reducer) {
-    try (Backend be = new Nd4jBackend(p, 1); Arena arena = new Arena(be)) {
+    try (Backend be = new Nd4jBackend(p, 1); Arena arena = new Arena(be, new Profile())) {
       Tensor t = arena.get(null, s.length);
       be.upload(s, 0, t, 0, s.length);
       new Sinkhorn(arena).run(t, positions, samples, K, iterations, reducer);
