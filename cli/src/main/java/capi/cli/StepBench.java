@@ -1,11 +1,81 @@
 package capi.cli;
 
-/** `capi bench`: not built yet (see the open issues). */
+import capi.config.CapiConfig;
+import capi.config.ModelConfig;
+import capi.config.OptimConfig;
+import capi.engine.Profile;
+import capi.engine.StepBenchmark;
+import com.typesafe.config.Config;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+
+/**
+ * `capi bench --what step`: whole training steps of one worker on synthetic data, with every core
+ * of the machine; prints img/s, ms per step, peak RSS and where the time goes per layer kind, then
+ * one JSON line.
+ */
 final class StepBench {
+  private static final int WARMUP_STEPS = 3;
+  private static final int DEFAULT_STEPS = 20;
+
   private StepBench() {}
 
   static int run(BenchCommand options) {
-    System.err.println("capi: this benchmark is not built yet");
-    return Main.EXIT_FAILURE;
+    if (options.workers != null && options.workers != 1) {
+      System.err.println("capi: --what step measures a single worker; --workers must be 1");
+      return Main.EXIT_BAD_INPUT;
+    }
+    Config c = options.common.load(options.preset, Map.of());
+    ModelConfig model = ModelConfig.from(c);
+    OptimConfig optim = OptimConfig.from(c);
+    int batch = options.batchSize != null ? options.batchSize : CapiConfig.positiveInt(c, "capi.train.batch-size");
+    int steps = options.steps != null ? options.steps : DEFAULT_STEPS;
+    if (batch <= 0 || steps <= 0) {
+      System.err.println("capi: --batch-size and --steps must be positive");
+      return Main.EXIT_BAD_INPUT;
+    }
+    int threads = Runtime.getRuntime().availableProcessors();
+    try (StepBenchmark bench = new StepBenchmark(model, optim, batch, threads)) {
+      bench.run(WARMUP_STEPS);
+      bench.profile().reset();
+      long nanos = bench.run(steps);
+      double msPerStep = nanos / 1e6 / steps;
+      double imgPerS = (double) batch * steps / (nanos / 1e9);
+      long peakRss = peakRssBytes();
+      System.out.printf("step bench: %s preset, %s, batch %d, %d steps after %d warm-up, %d threads%n",
+          options.preset == null ? c.getString("capi.preset") : options.preset, model.precision(), batch, steps,
+          WARMUP_STEPS, threads);
+      System.out.printf("%.1f img/s, %.1f ms/step, peak RSS %.0f MiB%n", imgPerS, msPerStep, peakRss / 1048576.0);
+      printProfile(bench.profile(), steps, msPerStep);
+      System.out.printf("{\"event\":\"bench\",\"what\":\"step\",\"img_per_s\":%.2f,\"ms_per_step\":%.2f,\"peak_rss_bytes\":%d}%n",
+          imgPerS, msPerStep, peakRss);
+    }
+    return Main.EXIT_OK;
+  }
+
+  private static void printProfile(Profile p, int steps, double msPerStep) {
+    System.out.printf("%-16s %12s %12s %8s%n", "layer kind", "fwd ms/step", "bwd ms/step", "share");
+    double accounted = 0;
+    for (Profile.Kind k : Profile.Kind.values()) {
+      double f = p.forwardNanos(k) / 1e6 / steps, b = p.backwardNanos(k) / 1e6 / steps;
+      accounted += f + b;
+      System.out.printf("%-16s %12.1f %12.1f %7.1f%%%n", k.name().toLowerCase(), f, b, 100 * (f + b) / msPerStep);
+    }
+    double other = msPerStep - accounted; // gathers, token assembly, transfers
+    System.out.printf("%-16s %12.1f %12s %7.1f%%%n", "other", other, "", 100 * other / msPerStep);
+  }
+
+  /** VmHWM of /proc/self/status (the peak resident set), or -1 where there is none. */
+  private static long peakRssBytes() {
+    try {
+      for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+        if (line.startsWith("VmHWM:")) return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
+      }
+    } catch (IOException | NumberFormatException e) {
+      return -1;
+    }
+    return -1;
   }
 }
