@@ -10,6 +10,7 @@ import capi.config.CollectiveConfig;
 import io.aeron.ExclusivePublication;
 import io.aeron.Publication;
 import io.aeron.Subscription;
+import io.aeron.exceptions.AeronException;
 import io.aeron.logbuffer.BufferClaim;
 import io.aeron.logbuffer.ControlledFragmentHandler;
 import io.aeron.logbuffer.ControlledFragmentHandler.Action;
@@ -34,6 +35,8 @@ import org.agrona.concurrent.UnsafeBuffer;
  *
  * <p>After a {@link CollectiveException} the ring is broken: close every rank and join again, with
  * a new generation so that chunks still in flight from the old ring are dropped (ChunkHeader).
+ * Interrupting the thread in allReduce ends the call with a CollectiveException at once, instead of
+ * after the timeout.
  */
 public final class RingAllReduce implements AutoCloseable {
   /** Chunks sent before the receive side is polled again, so both directions progress together. */
@@ -105,15 +108,20 @@ public final class RingAllReduce implements AutoCloseable {
     if (maxFloats < 0) throw new IllegalArgumentException("maxFloats " + maxFloats + " < 0");
     if (n == 1) return new RingAllReduce(cfg, generation, rank, ringEndpoints, maxFloats, null, null);
     int right = (rank + 1) % n;
-    Subscription fromLeft = node.aeron().addSubscription(
-        RingEndpoints.subscriptionChannel(cfg, ringEndpoints.get(rank)), RingEndpoints.streamId(cfg, rank));
+    Subscription fromLeft = null;
     ExclusivePublication toRight = null;
     try {
+      fromLeft = node.aeron().addSubscription(
+          RingEndpoints.subscriptionChannel(cfg, ringEndpoints.get(rank)), RingEndpoints.streamId(cfg, rank));
       toRight = node.aeron().addExclusivePublication(
           RingEndpoints.publicationChannel(cfg, ringEndpoints.get(right)), RingEndpoints.streamId(cfg, right));
       RingAllReduce ring = new RingAllReduce(cfg, generation, rank, ringEndpoints, maxFloats, toRight, fromLeft);
       ring.awaitNeighbours();
       return ring;
+    } catch (AeronException e) { // e.g. a udp port that another process holds
+      CloseHelper.closeAll(toRight, fromLeft);
+      throw new CollectiveException("rank " + rank + " of " + n + " (generation " + generation + "): cannot open its links ("
+          + ringEndpoints.get(rank) + " in, " + ringEndpoints.get(right) + " out): " + e.getMessage());
     } catch (RuntimeException e) {
       CloseHelper.closeAll(toRight, fromLeft);
       throw e;
@@ -195,6 +203,9 @@ public final class RingAllReduce implements AutoCloseable {
         idleSince = now;
       } else if (now - idleSince > timeoutNs) {
         throw stalled();
+      }
+      if (Thread.currentThread().isInterrupted()) { // the runtime gives up on this ring
+        throw new CollectiveException(who() + ": interrupted in all-reduce call " + call + " step " + step);
       }
       idle.idle();
     }

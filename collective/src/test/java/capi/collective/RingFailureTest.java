@@ -7,6 +7,7 @@ import capi.config.CollectiveConfig;
 import java.nio.ByteBuffer;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.locks.LockSupport;
 import org.junit.jupiter.api.Test;
 
 /** A vanished peer becomes a CollectiveException within the timeout; survivors re-form the ring. */
@@ -36,6 +37,44 @@ class RingFailureTest {
       } finally {
         ring.forEach(RingAllReduce::close);
       }
+    }
+  }
+
+  @Test
+  void interruptingAWaitingRankEndsTheCallBeforeTheTimeout() throws Exception {
+    CollectiveConfig patient = Ranks.config(Map.of("capi.collective.timeout", "60s", "capi.collective.mtu", "8192",
+        "capi.collective.term-length", "65536", "capi.collective.stream-id-base", "7300"));
+    try (AeronNode node = AeronNode.start(patient, "interrupt")) {
+      List<RingAllReduce> ring = Ranks.joinAll(node, patient, 0, 2, 1000);
+      try {
+        Thread caller = Thread.currentThread();
+        Thread interrupter = new Thread(() -> {
+          LockSupport.parkNanos(200_000_000L);
+          caller.interrupt();
+        });
+        interrupter.start();
+        long start = System.nanoTime();
+        CollectiveException e = assertThrows(CollectiveException.class,
+            () -> ring.get(0).allReduce(Ranks.floats(new float[1000]), 1000, ReduceOp.SUM));
+        assertTrue(Thread.interrupted(), "the interrupt flag stays set");
+        assertTrue(e.getMessage().contains("interrupted"), e.getMessage());
+        assertTrue(System.nanoTime() - start < 30_000_000_000L, "ended only near the 60 s timeout");
+        interrupter.join();
+      } finally {
+        ring.forEach(RingAllReduce::close);
+      }
+    }
+  }
+
+  @Test
+  void aPortThatIsTakenFailsTheJoinNamingTheEndpoint() throws Exception {
+    CollectiveConfig udp = Ranks.config(Map.of("capi.collective.channel", "udp", "capi.collective.udp-port-base", "40711",
+        "capi.collective.timeout", "2s"));
+    try (AeronNode node = AeronNode.start(udp, "taken");
+        java.net.DatagramSocket squatter = new java.net.DatagramSocket(40711, java.net.InetAddress.getLoopbackAddress())) {
+      CollectiveException e = assertThrows(CollectiveException.class,
+          () -> RingAllReduce.join(node, udp, 0, 0, RingEndpoints.local(udp, 2), 10));
+      assertTrue(e.getMessage().contains("127.0.0.1:40711"), e.getMessage());
     }
   }
 
