@@ -1,11 +1,202 @@
 package capi.cli;
 
-/** `capi bench`: not built yet (see the open issues). */
+import capi.collective.AeronNode;
+import capi.collective.ReduceOp;
+import capi.collective.RingAllReduce;
+import capi.collective.RingEndpoints;
+import capi.config.CapiConfig;
+import capi.config.CollectiveConfig;
+import java.lang.management.ManagementFactory;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import org.agrona.concurrent.UnsafeBuffer;
+
+/**
+ * `capi bench --what allreduce`: ring all-reduce bandwidth of K workers, over IPC (ranks in this
+ * JVM), UDP on 127.0.0.1 with the ranks in this JVM, and UDP with one JVM per rank; and this
+ * machine's single-thread memcpy bandwidth as the yardstick. busbw = 2(n-1)/n · bytes / time.
+ */
 final class AllReduceBench {
+  private static final long MIB = 1 << 20;
+  private static final int WARMUP = 2;
+
   private AllReduceBench() {}
 
-  static int run(BenchCommand options) {
-    System.err.println("capi: this benchmark is not built yet");
-    return Main.EXIT_FAILURE;
+  static int run(BenchCommand options) throws Exception {
+    int workers = options.workers == null ? 2 : options.workers;
+    long[] sizes = options.bytes == null ? new long[] {MIB, 4 * MIB, 16 * MIB, 64 * MIB} : new long[] {options.bytes};
+    for (long b : sizes) {
+      if (b < Float.BYTES || b > Integer.MAX_VALUE || b % Float.BYTES != 0) {
+        System.err.println("capi: --bytes " + b + ": must be a multiple of 4 in [4, " + Integer.MAX_VALUE + "]");
+        return Main.EXIT_BAD_INPUT;
+      }
+    }
+    if (workers < 1) {
+      System.err.println("capi: --workers " + workers + ": must be >= 1");
+      return Main.EXIT_BAD_INPUT;
+    }
+    long largest = sizes[sizes.length - 1];
+    double memcpy = memcpyBytesPerSecond(largest);
+    System.out.printf(Locale.ROOT, "memcpy (one thread)  bytes=%d  %.2f GB/s%n", largest, memcpy / 1e9);
+
+    Map<String, String> ipc = new LinkedHashMap<>(options.common.overrides);
+    ipc.put("capi.collective.channel", "ipc");
+    Map<String, String> udp = new LinkedHashMap<>(options.common.overrides);
+    udp.put("capi.collective.channel", "udp");
+    int steps = options.steps == null ? 0 : options.steps;
+    double[] ipcTimes = inThisJvm(collective(options, ipc), workers, sizes, steps);
+    report("ipc", workers, sizes, ipcTimes);
+    double[] udpTimes = inThisJvm(collective(options, udp), workers, sizes, steps);
+    report("udp", workers, sizes, udpTimes);
+    double[] udpProcessTimes = inProcesses(options, udp, workers, sizes, steps);
+    report("udp, 1 JVM per rank", workers, sizes, udpProcessTimes);
+
+    int last = sizes.length - 1;
+    double busbw = busbw(workers, largest, ipcTimes[last]);
+    System.out.printf(Locale.ROOT,
+        "{\"event\":\"bench\",\"what\":\"allreduce\",\"workers\":%d,\"bytes\":%d,\"transport\":\"ipc\","
+            + "\"busbw_bytes_per_s\":%.0f,\"algbw_bytes_per_s\":%.0f,\"seconds\":%.6f,"
+            + "\"memcpy_bytes_per_s\":%.0f,\"busbw_over_memcpy\":%.3f,"
+            + "\"udp_busbw_bytes_per_s\":%.0f,\"udp_processes_busbw_bytes_per_s\":%.0f}%n",
+        workers, largest, busbw, largest / ipcTimes[last], ipcTimes[last], memcpy, busbw / memcpy,
+        busbw(workers, largest, udpTimes[last]), busbw(workers, largest, udpProcessTimes[last]));
+    return Main.EXIT_OK;
+  }
+
+  /** A peer rank of the "1 JVM per rank" case: args rank, workers, steps (0 = auto), sizes, config file or "-", KEY=VALUE... */
+  public static void main(String[] args) throws Exception {
+    int rank = Integer.parseInt(args[0]);
+    int workers = Integer.parseInt(args[1]);
+    int steps = Integer.parseInt(args[2]);
+    long[] sizes = Arrays.stream(args[3].split(",")).mapToLong(Long::parseLong).toArray();
+    Path file = args[4].equals("-") ? null : Path.of(args[4]);
+    Map<String, String> overrides = new LinkedHashMap<>();
+    for (int i = 5; i < args.length; i++) {
+      String[] kv = args[i].split("=", 2);
+      overrides.put(kv[0], kv[1]);
+    }
+    CollectiveConfig cfg = CollectiveConfig.from(CapiConfig.load(file, overrides, null));
+    try (AeronNode node = AeronNode.start(cfg, "bench-rank-" + rank);
+        RingAllReduce ring = RingAllReduce.join(node, cfg, rank, RingEndpoints.local(cfg, workers), maxFloats(sizes))) {
+      timeRank(ring, sizes, steps);
+    }
+    System.exit(0);
+  }
+
+  private static CollectiveConfig collective(BenchCommand options, Map<String, String> overrides) {
+    return CollectiveConfig.from(CapiConfig.load(options.common.configFile, overrides, options.preset));
+  }
+
+  /** Seconds per all-reduce for each size: all ranks in this JVM, one thread each; the slowest rank counts. */
+  private static double[] inThisJvm(CollectiveConfig cfg, int workers, long[] sizes, int steps) throws Exception {
+    List<String> endpoints = RingEndpoints.local(cfg, workers);
+    ExecutorService pool = Executors.newFixedThreadPool(workers);
+    try (AeronNode node = AeronNode.start(cfg, "bench")) {
+      List<Future<double[]>> ranks = new ArrayList<>();
+      for (int r = 0; r < workers; r++) {
+        int rank = r;
+        ranks.add(pool.submit(() -> {
+          try (RingAllReduce ring = RingAllReduce.join(node, cfg, rank, endpoints, maxFloats(sizes))) {
+            return timeRank(ring, sizes, steps);
+          }
+        }));
+      }
+      double[] slowest = new double[sizes.length];
+      for (Future<double[]> f : ranks) {
+        double[] t = f.get();
+        for (int i = 0; i < t.length; i++) slowest[i] = Math.max(slowest[i], t[i]);
+      }
+      return slowest;
+    } finally {
+      pool.shutdownNow();
+    }
+  }
+
+  /** Rank 0 here, ranks 1..K-1 in child JVMs with their own media drivers; rank 0's times. */
+  private static double[] inProcesses(
+      BenchCommand options, Map<String, String> overrides, int workers, long[] sizes, int steps) throws Exception {
+    List<Process> peers = new ArrayList<>();
+    try {
+      for (int r = 1; r < workers; r++) peers.add(startPeer(options, overrides, r, workers, steps, sizes));
+      CollectiveConfig cfg = collective(options, overrides);
+      double[] times;
+      try (AeronNode node = AeronNode.start(cfg, "bench-rank-0");
+          RingAllReduce ring = RingAllReduce.join(node, cfg, 0, RingEndpoints.local(cfg, workers), maxFloats(sizes))) {
+        times = timeRank(ring, sizes, steps);
+      }
+      for (Process p : peers) {
+        if (p.waitFor() != 0) throw new IllegalStateException("all-reduce peer process exited with " + p.exitValue());
+      }
+      return times;
+    } finally {
+      peers.forEach(Process::destroy);
+    }
+  }
+
+  private static Process startPeer(
+      BenchCommand options, Map<String, String> overrides, int rank, int workers, int steps, long[] sizes)
+      throws Exception {
+    List<String> cmd = new ArrayList<>();
+    cmd.add(ProcessHandle.current().info().command().orElse("java"));
+    cmd.addAll(ManagementFactory.getRuntimeMXBean().getInputArguments());
+    cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), AllReduceBench.class.getName()));
+    cmd.addAll(List.of(String.valueOf(rank), String.valueOf(workers), String.valueOf(steps)));
+    cmd.add(String.join(",", Arrays.stream(sizes).mapToObj(Long::toString).toList()));
+    cmd.add(options.common.configFile == null ? "-" : options.common.configFile.toString());
+    overrides.forEach((k, v) -> cmd.add(k + "=" + v));
+    return new ProcessBuilder(cmd).redirectOutput(ProcessBuilder.Redirect.DISCARD)
+        .redirectError(ProcessBuilder.Redirect.INHERIT).start();
+  }
+
+  /** One rank's loop: per size, warm-up calls then timed calls of SUM (steps, 0 = about 512 MiB, at least 3); seconds per call. */
+  private static double[] timeRank(RingAllReduce ring, long[] sizes, int steps) {
+    ByteBuffer buffer = ByteBuffer.allocateDirect(maxFloats(sizes) * Float.BYTES).order(ByteOrder.nativeOrder());
+    double[] seconds = new double[sizes.length];
+    for (int i = 0; i < sizes.length; i++) {
+      int count = (int) (sizes[i] / Float.BYTES);
+      for (int w = 0; w < WARMUP; w++) ring.allReduce(buffer, count, ReduceOp.SUM);
+      long start = System.nanoTime();
+      int calls = steps > 0 ? steps : (int) Math.max(3, 512 * MIB / sizes[i]);
+      for (int s = 0; s < calls; s++) ring.allReduce(buffer, count, ReduceOp.SUM);
+      seconds[i] = (System.nanoTime() - start) / 1e9 / calls;
+    }
+    return seconds;
+  }
+
+  /** Bytes per second of one thread copying between two direct buffers (Unsafe.copyMemory). */
+  private static double memcpyBytesPerSecond(long bytes) {
+    UnsafeBuffer from = new UnsafeBuffer(ByteBuffer.allocateDirect((int) bytes));
+    UnsafeBuffer to = new UnsafeBuffer(ByteBuffer.allocateDirect((int) bytes));
+    int reps = (int) Math.max(5, 1024 * MIB / bytes);
+    for (int i = 0; i < 2; i++) to.putBytes(0, from, 0, (int) bytes);
+    long start = System.nanoTime();
+    for (int i = 0; i < reps; i++) to.putBytes(0, from, 0, (int) bytes);
+    return bytes * (double) reps / ((System.nanoTime() - start) / 1e9);
+  }
+
+  private static void report(String transport, int workers, long[] sizes, double[] seconds) {
+    for (int i = 0; i < sizes.length; i++) {
+      System.out.printf(Locale.ROOT, "allreduce %-20s workers=%d bytes=%-9d %9.3f ms  algbw %6.2f GB/s  busbw %6.2f GB/s%n",
+          transport, workers, sizes[i], seconds[i] * 1e3, sizes[i] / seconds[i] / 1e9,
+          busbw(workers, sizes[i], seconds[i]) / 1e9);
+    }
+  }
+
+  private static double busbw(int workers, long bytes, double seconds) {
+    return 2.0 * (workers - 1) / workers * bytes / seconds;
+  }
+
+  private static int maxFloats(long[] sizes) {
+    return (int) (Arrays.stream(sizes).max().orElse(0) / Float.BYTES);
   }
 }
