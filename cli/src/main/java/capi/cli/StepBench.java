@@ -40,14 +40,18 @@ final class StepBench {
     try (StepBenchmark bench = new StepBenchmark(model, optim, batch, threads)) {
       bench.run(WARMUP_STEPS);
       bench.profile().reset();
+      long rssBefore = rssBytes("VmRSS:");
       long nanos = bench.run(steps);
+      long rssAfter = rssBytes("VmRSS:");
       double msPerStep = nanos / 1e6 / steps;
       double imgPerS = (double) batch * steps / (nanos / 1e9);
-      long peakRss = peakRssBytes();
+      long peakRss = rssBytes("VmHWM:");
       System.out.printf("step bench: %s preset, %s, batch %d, %d steps after %d warm-up, %d threads%n",
           options.preset == null ? c.getString("capi.preset") : options.preset, model.precision(), batch, steps,
           WARMUP_STEPS, threads);
       System.out.printf("%.1f img/s, %.1f ms/step, peak RSS %.0f MiB%n", imgPerS, msPerStep, peakRss / 1048576.0);
+      System.out.printf("RSS %.0f MiB after warm-up, %.0f MiB after the timed steps; backend memory %.0f MiB%n",
+          rssBefore / 1048576.0, rssAfter / 1048576.0, bench.backendBytes() / 1048576.0);
       printProfile(bench.profile(), steps, msPerStep);
       System.out.printf("{\"event\":\"bench\",\"what\":\"step\",\"img_per_s\":%.2f,\"ms_per_step\":%.2f,\"peak_rss_bytes\":%d}%n",
           imgPerS, msPerStep, peakRss);
@@ -67,11 +71,11 @@ final class StepBench {
     System.out.printf("%-16s %12.1f %12s %7.1f%%%n", "other", other, "", 100 * other / msPerStep);
   }
 
-  /** VmHWM of /proc/self/status (the peak resident set), or -1 where there is none. */
-  private static long peakRssBytes() {
+  /** A line of /proc/self/status in bytes (VmRSS: resident set, VmHWM: its peak), or -1 where there is none. */
+  private static long rssBytes(String field) {
     try {
       for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-        if (line.startsWith("VmHWM:")) return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
+        if (line.startsWith(field)) return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
       }
     } catch (IOException | NumberFormatException e) {
       return -1;

@@ -18,6 +18,9 @@ public interface Backend extends AutoCloseable {
   /** Releases the memory of a tensor allocated here (not of a view). */
   void free(Tensor t);
 
+  /** Bytes of the tensors allocated here and not yet freed. */
+  long allocatedBytes();
+
   // ---- transfers to and from the host ----------------------------------------------------------
   void upload(double[] src, int srcOffset, Tensor dst, long dstOffset, int n);
 

@@ -246,6 +246,11 @@ public final class CapiTrainer implements AutoCloseable {
     return Math.sqrt(be.sumSquares(student.grads()));
   }
 
+  /** Bytes of backend memory held (parameters, optimiser state, activations): flat over a run. */
+  public long backendBytes() {
+    return be.allocatedBytes();
+  }
+
   public long teacherChecksum() {
     return be.checksum(teacher.values());
   }

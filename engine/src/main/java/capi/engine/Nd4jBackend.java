@@ -35,6 +35,7 @@ public final class Nd4jBackend implements Backend {
   private final Precision precision;
   private final int threads;
   private final ForkJoinPool pool; // null with one thread
+  private final java.util.concurrent.atomic.AtomicLong live = new java.util.concurrent.atomic.AtomicLong();
 
   /** @param threads OpenBLAS threads (a process-wide setting) and threads of the Java loops */
   public Nd4jBackend(Precision precision, int threads) {
@@ -180,7 +181,17 @@ public final class Nd4jBackend implements Backend {
       t = new Buf(arr, null, d, null, new DoublePointer(arr.data().addressPointer()), 0, (int) length);
     }
     fill(t, 0);
+    live.addAndGet(bytes(n));
     return t;
+  }
+
+  private long bytes(long n) {
+    return n * (precision == Precision.FLOAT32 ? 4 : 8);
+  }
+
+  @Override
+  public long allocatedBytes() {
+    return live.get();
   }
 
   @Override
@@ -194,7 +205,10 @@ public final class Nd4jBackend implements Backend {
 
   @Override
   public void free(Tensor t) {
-    if (t != null && b(t).owner != null) b(t).owner.close();
+    if (t != null && b(t).owner != null) {
+      live.addAndGet(-bytes(b(t).owner.length()));
+      b(t).owner.close();
+    }
   }
 
   // ---- transfers ----------------------------------------------------------------------------------

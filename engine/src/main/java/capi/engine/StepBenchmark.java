@@ -33,6 +33,10 @@ public final class StepBenchmark implements AutoCloseable {
     return System.nanoTime() - t0;
   }
 
+  public long backendBytes() {
+    return trainer.backendBytes();
+  }
+
   public Profile profile() {
     return trainer.profile();
   }

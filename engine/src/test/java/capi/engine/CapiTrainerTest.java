@@ -96,6 +96,23 @@ class CapiTrainerTest {
     }
   }
 
+  /** Activations are allocated for the first step and reused: backend memory does not grow. */
+  @Test
+  void backendMemoryIsFlatOverSteps() {
+    StepInput[] ins = {Batches.random(MODEL, 4, 6), Batches.random(MODEL, 4, 7)};
+    try (CapiTrainer t = CapiTrainer.create(MODEL, OPTIM, 3, 1)) {
+      step(t, ins[0], 0);
+      t.apply(1e-3, 0.99, 5e-4);
+      long held = t.backendBytes();
+      for (int s = 1; s <= 60; s++) {
+        step(t, ins[s % 2], s);
+        t.studentGradients();
+        t.apply(1e-3, 0.99, 5e-4);
+        assertEquals(held, t.backendBytes(), "step " + s);
+      }
+    }
+  }
+
   @Test
   void evalForwardShapes() {
     StepInput in = Batches.random(MODEL, 3, 4);

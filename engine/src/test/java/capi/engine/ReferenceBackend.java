@@ -56,6 +56,11 @@ final class ReferenceBackend implements Backend {
   public void free(Tensor t) {}
 
   @Override
+  public long allocatedBytes() {
+    return 0; // heap arrays, left to the GC
+  }
+
+  @Override
   public void upload(double[] src, int srcOffset, Tensor dst, long dstOffset, int n) {
     for (int i = 0; i < n; i++) r(dst).set(dstOffset + i, src[srcOffset + i]);
   }
