@@ -51,11 +51,15 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
 
   public record StateSaved(int generation, long stepsDone, int rank) implements Command {}
 
+  /** Top-1 accuracies of a periodic evaluation: probes[i] on features[i] scored top1[i]. */
+  public record EvalDone(int generation, long stepsDone, List<String> probes, List<String> features,
+      List<Double> top1) implements Command {}
+
   private record WorkerGone(ActorRef<Worker.Command> worker) implements Command {}
 
   private record StepTimeout(int generation, long step) implements Command {}
 
-  private enum Phase { WAITING, JOINING, LOADING, STEPPING, SAVING, DONE }
+  private enum Phase { WAITING, JOINING, LOADING, STEPPING, EVALUATING, SAVING, DONE }
 
   /** Consecutive recoveries without a completed step before the run gives up. */
   private static final int MAX_FAILED_RECOVERIES = 3;
@@ -104,6 +108,7 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
         .onMessage(WorkerLoaded.class, m -> onReady(m.generation(), Phase.LOADING, this::startStep))
         .onMessage(StepDone.class, this::onStepDone)
         .onMessage(StateSaved.class, this::onStateSaved)
+        .onMessage(EvalDone.class, this::onEvalDone)
         .onMessage(WorkerFailed.class, this::onWorkerFailed)
         .onMessage(WorkerGone.class, this::onWorkerGone)
         .onMessage(StepTimeout.class, this::onStepTimeout)
@@ -220,6 +225,29 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
     record(m.step(), seconds);
     stepsDone = m.step() + 1;
     failedRecoveries = 0;
+    if (spec.evalEvery() > 0 && stepsDone % spec.evalEvery() == 0) {
+      phase = Phase.EVALUATING;
+      ring.get(0).ref().tell(new Worker.Evaluate(generation, stepsDone, getContext().getSelf()));
+    } else {
+      afterStep();
+    }
+    return this;
+  }
+
+  private Behavior<Command> onEvalDone(EvalDone m) {
+    if (m.generation() != generation || phase != Phase.EVALUATING || m.stepsDone() != stepsDone) return this;
+    StringBuilder line = new StringBuilder();
+    for (int i = 0; i < m.top1().size(); i++) {
+      spec.metrics().evalTop1(m.probes().get(i), m.features().get(i), m.top1().get(i));
+      line.append(String.format(Locale.ROOT, " %s/%s=%.4f", m.probes().get(i), m.features().get(i), m.top1().get(i)));
+    }
+    getContext().getLog().info("evaluation at step {}:{}", stepsDone, line);
+    afterStep();
+    return this;
+  }
+
+  /** After a completed (and maybe evaluated) step: checkpoint, finish, or the next step. */
+  private void afterStep() {
     boolean outOfTime = spec.train().maxMinutes() > 0
         && (System.nanoTime() - startedNanos) * 1e-9 / 60 >= spec.train().maxMinutes();
     boolean last = stepsDone >= spec.totalSteps() || outOfTime;
@@ -228,7 +256,6 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
     } else {
       startStep();
     }
-    return this;
   }
 
   private boolean replicasAgree() {

@@ -24,7 +24,8 @@ public final class KryoSerializer extends JSerializer {
     Coordinator.WorkerInfo.class, Coordinator.RingJoined.class, Coordinator.WorkerLoaded.class,
     Coordinator.StepDone.class, Coordinator.WorkerFailed.class, Coordinator.StateSaved.class,
     Worker.Identify.class, Worker.JoinRing.class, Worker.Load.class, Worker.RunStep.class,
-    Worker.SaveState.class, Worker.Stop.class, StepTimings.class, ArrayList.class
+    Worker.SaveState.class, Worker.Stop.class, StepTimings.class, ArrayList.class,
+    Worker.Evaluate.class, Coordinator.EvalDone.class, Double.class
   };
 
   private final Pool<Kryo> kryos;

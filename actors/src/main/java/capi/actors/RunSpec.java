@@ -15,6 +15,7 @@ import java.util.concurrent.CompletableFuture;
  * @param expectedWorkers workers (over all nodes) to wait for before the first step
  * @param minNodes nodes to wait for before the first step (capi.cluster.min-nodes)
  * @param datasetSize samples per epoch (for the epoch metric)
+ * @param evalEvery evaluate the teacher every this many steps (0 = never)
  */
 public record RunSpec(
     TrainConfig train,
@@ -26,6 +27,7 @@ public record RunSpec(
     int minNodes,
     Schedules schedules,
     long datasetSize,
+    long evalEvery,
     CapiMetrics metrics,
     ConsoleProgress progress,
     CompletableFuture<RunResult> result) {

@@ -10,6 +10,8 @@ import capi.config.TrainConfig;
 import capi.data.BatchSource;
 import capi.data.DataCounters;
 import capi.engine.NativeMemory;
+import capi.eval.Evaluator;
+import capi.eval.Probe;
 import capi.engine.checkpoint.CheckpointStore;
 import capi.monitoring.CapiMetrics;
 import capi.monitoring.ConsoleProgress;
@@ -62,12 +64,17 @@ public final class TrainingRun {
     try (MetricsServer server = MetricsServer.start(metrics, monitoring.metricsHost(), monitoring.metricsPort());
         ConsoleProgress progress = ConsoleProgress.forTraining(train.steps(), startStep, monitoring.progressInterval());
         AeronNode aeron = ring ? AeronNode.start(collective, "node-" + ProcessHandle.current().pid()) : null) {
+      long evalEvery = config.getLong("capi.eval.every-steps");
+      if (evalEvery > train.steps()) evalEvery = 0; // a run shorter than the interval is never evaluated
+      Evaluator evaluator = evalEvery > 0
+          ? Evaluator.fromConfig(config, Probe.ALL, true, train.effectiveThreadsPerWorker()) : null;
       RunSpec spec = new RunSpec(train, collective, runDir, store, train.steps(), train.workers() * minNodes,
-          minNodes, RunSchedules.of(optim, train.steps()), source.dataset().size(), metrics, progress, result);
+          minNodes, RunSchedules.of(optim, train.steps()), source.dataset().size(), evalEvery, metrics, progress,
+          result);
       List<Worker.Setup> workers = new ArrayList<>();
       for (int i = 0; i < train.workers(); i++) {
         workers.add(new Worker.Setup(model, optim, train.seed(), train.effectiveThreadsPerWorker(), source,
-            data.loaderThreads(), data.prefetch(), aeron, collective));
+            data.loaderThreads(), data.prefetch(), aeron, collective, evaluator));
       }
       ActorSystem<Void> system = ActorSystem.create(NodeGuardian.create(spec, workers, cluster != null), SYSTEM,
           pekkoConfig(config, train.workers(), cluster));

@@ -9,7 +9,11 @@ import capi.data.BatchSource;
 import capi.engine.CapiTrainer;
 import capi.engine.checkpoint.CheckpointStore;
 import capi.engine.checkpoint.SafeTensors;
+import capi.eval.Evaluator;
+import capi.eval.FeatureSource;
+import capi.eval.Scores;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -47,6 +51,9 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
   public record SaveState(int generation, long stepsDone, String dir, ActorRef<Coordinator.Command> replyTo)
       implements Command {}
 
+  /** Evaluate the teacher with frozen-feature probes (periodic evaluation; rank 0 only). */
+  public record Evaluate(int generation, long stepsDone, ActorRef<Coordinator.Command> replyTo) implements Command {}
+
   /** The coordinator found this worker through the receptionist and asks who it is. */
   public record Identify(ActorRef<Coordinator.Command> replyTo) implements Command {}
 
@@ -56,7 +63,7 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
 
   /** What a worker needs from its node: model, optimiser, data, and the node's Aeron. */
   public record Setup(ModelConfig model, OptimConfig optim, long seed, int threads, BatchSource data,
-      int loaderThreads, int prefetch, AeronNode aeron, CollectiveConfig collective) {}
+      int loaderThreads, int prefetch, AeronNode aeron, CollectiveConfig collective, Evaluator evaluator) {}
 
   /** Any direct buffer can be reduced: the ring's bound is only a sanity check. */
   private static final int MAX_REDUCE_FLOATS = Integer.MAX_VALUE / Float.BYTES;
@@ -96,6 +103,7 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
         .onMessage(RunStep.class, this::onRunStep)
         .onMessage(BatchArrived.class, this::onBatch)
         .onMessage(SaveState.class, this::onSaveState)
+        .onMessage(Evaluate.class, this::onEvaluate)
         .onMessage(Stop.class, m -> stop())
         .onSignal(org.apache.pekko.actor.typed.PostStop.class, s -> {
           release();
@@ -202,6 +210,28 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
       getContext().getLog().error("rank {} could not save state", rank, e);
       m.replyTo().tell(new Coordinator.WorkerFailed(generation, rank, m.stepsDone(), "save: " + e.getMessage()));
     }
+    return this;
+  }
+
+  private Behavior<Command> onEvaluate(Evaluate m) {
+    if (m.generation() != generation) return this;
+    List<String> probes = new ArrayList<>();
+    List<String> features = new ArrayList<>();
+    List<Double> top1 = new ArrayList<>();
+    try {
+      for (Map.Entry<FeatureSource, Scores> e : setup.evaluator().evaluate(executor.trainer()).entrySet()) {
+        for (String probe : List.of("knn", "linear")) {
+          double v = probe.equals("knn") ? e.getValue().knnTop1() : e.getValue().linearTop1();
+          if (Double.isNaN(v)) continue;
+          probes.add(probe);
+          features.add(e.getKey().label());
+          top1.add(v);
+        }
+      }
+    } catch (RuntimeException e) {
+      getContext().getLog().error("evaluation at step {} failed", m.stepsDone(), e);
+    }
+    m.replyTo().tell(new Coordinator.EvalDone(generation, m.stepsDone(), probes, features, top1));
     return this;
   }
 

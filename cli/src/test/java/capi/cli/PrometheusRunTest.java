@@ -34,7 +34,10 @@ class PrometheusRunTest {
         "--add-opens", "java.base/sun.nio.ch=ALL-UNNAMED", "--add-opens", "java.base/java.nio=ALL-UNNAMED",
         "-Xmx1g", "-cp", System.getProperty("java.class.path"), Main.class.getName(), "train",
         "--run-dir", tmp.resolve("run").toString(), "--steps", "400", "--workers", "2", "--batch-size", "8",
-        "--checkpoint-every", "100", "-Dcapi.monitoring.metrics-host=127.0.0.1"));
+        "--checkpoint-every", "100", "-Dcapi.monitoring.metrics-host=127.0.0.1",
+        // a periodic evaluation on a few images, so capi_eval_top1 has series
+        "-Dcapi.eval.every-steps=40", "-Dcapi.eval.periodic-train-samples=300",
+        "-Dcapi.eval.periodic-test-samples=100", "-Dcapi.eval.linear-epochs=2"));
     cmd.addAll(SmallRuns.small());
     Path log = tmp.resolve("run.log");
     ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
@@ -54,8 +57,11 @@ class PrometheusRunTest {
         }
         assertEquals(2.0, single(prometheus.query("capi_world_size")));
         assertTrue(single(prometheus.query("sum(capi_allreduce_bytes_total)")) > 0, "all-reduce bytes counted");
+        double knn = single(prometheus.awaitQuery("capi_eval_top1{probe=\"knn\",features=\"global_repr\"}",
+            s -> !s.isEmpty(), wait));
+        assertTrue(knn > 0.1 && knn <= 1, "k-NN top-1 of a periodic evaluation: " + knn);
         List<String> empty = MonitoringFiles.dashboardQueriesWithoutSeries(prometheus, "30s");
-        empty.removeIf(q -> q.contains("recover") || q.contains("eval") || q.contains("skipped") || q.contains("up{"));
+        empty.removeIf(q -> q.contains("recover") || q.contains("skipped") || q.contains("up{"));
         assertTrue(empty.size() <= 3, "dashboard queries without series in a real run: " + empty);
         assertFalse(prometheus.firingAlerts().contains("CapiLossNotFinite"));
       }
