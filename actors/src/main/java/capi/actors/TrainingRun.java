@@ -16,7 +16,10 @@ import capi.engine.checkpoint.CheckpointStore;
 import capi.monitoring.CapiMetrics;
 import capi.monitoring.ConsoleProgress;
 import capi.monitoring.MetricsServer;
+import capi.config.BadConfigException;
 import com.typesafe.config.Config;
+import java.io.UncheckedIOException;
+import java.net.BindException;
 import com.typesafe.config.ConfigFactory;
 import java.util.ArrayList;
 import java.util.List;
@@ -61,7 +64,7 @@ public final class TrainingRun {
     metrics.setNodes(minNodes);
     CompletableFuture<RunResult> result = new CompletableFuture<>();
     boolean ring = cluster != null || train.workers() > 1;
-    try (MetricsServer server = MetricsServer.start(metrics, monitoring.metricsHost(), monitoring.metricsPort());
+    try (MetricsServer server = startMetrics(metrics, monitoring);
         ConsoleProgress progress = ConsoleProgress.forTraining(train.steps(), startStep, monitoring.progressInterval());
         AeronNode aeron = ring ? AeronNode.start(collective, "node-" + ProcessHandle.current().pid()) : null) {
       long evalEvery = config.getLong("capi.eval.every-steps");
@@ -85,6 +88,20 @@ public final class TrainingRun {
         system.getWhenTerminated().toCompletableFuture().get(1, TimeUnit.MINUTES);
         runDir.close();
       }
+    }
+  }
+
+  /** The node's Prometheus endpoint; a port in use is a configuration error that names the key. */
+  private static MetricsServer startMetrics(CapiMetrics metrics, MonitoringConfig monitoring) {
+    try {
+      return MetricsServer.start(metrics, monitoring.metricsHost(), monitoring.metricsPort());
+    } catch (UncheckedIOException e) {
+      if (e.getCause() instanceof BindException) {
+        throw BadConfigException.of("capi.monitoring.metrics-port", monitoring.metricsPort(),
+            "cannot listen on " + monitoring.metricsHost() + " (" + e.getCause().getMessage()
+                + "); choose another port with --metrics-port (0 = any free port)");
+      }
+      throw e;
     }
   }
 

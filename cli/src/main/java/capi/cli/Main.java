@@ -34,7 +34,15 @@ public final class Main implements Runnable {
   }
 
   public static void main(String[] args) {
-    System.exit(execute(args));
+    int status;
+    try {
+      status = execute(args);
+    } catch (Throwable t) { // an Error escapes picocli's handler; the JVM must still exit
+      System.err.println("capi: " + t);
+      t.printStackTrace(System.err);
+      status = EXIT_FAILURE;
+    }
+    System.exit(status);
   }
 
   /** Runs a command and returns its exit status (tests call this without exiting). */

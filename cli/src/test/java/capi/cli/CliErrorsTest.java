@@ -42,4 +42,14 @@ class CliErrorsTest {
     expectBadInput("capi.preset", "train", "--run-dir", run.toString(), "--preset", "vit-xxl");
     expectBadInput("Unknown option", "train", "--bogus");
   }
+
+  @Test
+  void aMetricsPortInUseIsNamed() throws Exception {
+    try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+      Path run = tmp.resolve("m");
+      expectBadInput("capi.monitoring.metrics-port", "train", "--run-dir", run.toString(),
+          "--metrics-port", Integer.toString(taken.getLocalPort()), "-Dcapi.monitoring.metrics-host=127.0.0.1");
+      assertTrue(!java.nio.file.Files.exists(run), "a run that failed at start leaves no directory");
+    }
+  }
 }
