@@ -32,7 +32,7 @@ public final class KnnProbe {
     }
     int d = train.dim(), nTrain = train.size(), nTest = test.size();
     int kk = Math.min(k, nTrain);
-    float[] trainT = Matmul.transpose(unitRows(train.values(), d), nTrain, d); // (d, n_train)
+    Matmul.Tiled trainT = Matmul.Tiled.of(unitRows(train.values(), d), nTrain, d, true); // (d, n_train)
     float[] queries = unitRows(test.values(), d); // (n_test, d)
     int[] predicted = new int[nTest];
     float[] sims = new float[TEST_BLOCK * nTrain]; // (block, n_train)
@@ -40,7 +40,7 @@ public final class KnnProbe {
     for (int t0 = 0; t0 < nTest; t0 += TEST_BLOCK) {
       int rows = Math.min(TEST_BLOCK, nTest - t0);
       System.arraycopy(queries, t0 * d, block, 0, rows * d);
-      Matmul.multiply(block, trainT, sims, rows, d, nTrain);
+      Matmul.multiply(block, rows, trainT, sims);
       int base = t0;
       IntStream.range(0, rows).parallel().forEach(
           r -> predicted[base + r] = vote(sims, r * nTrain, nTrain, kk, train.labels(), train.classes()));

@@ -97,7 +97,7 @@ final class SoftmaxRegressions {
   /** out (rows, G*C) = x (rows, dim) · W + b. */
   private void logits(float[] x, int rows, float[] out) {
     int gc = heads * classes;
-    Matmul.multiply(x, weights, out, rows, dim, gc);
+    Matmul.multiply(x, rows, Matmul.Tiled.of(weights, dim, gc, false), out);
     for (int r = 0; r < rows; r++) for (int j = 0; j < gc; j++) out[r * gc + j] += bias[j];
   }
 
