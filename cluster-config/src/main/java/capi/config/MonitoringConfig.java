@@ -1,7 +1,6 @@
 package capi.config;
 
 import com.typesafe.config.Config;
-import com.typesafe.config.ConfigException;
 import java.time.Duration;
 
 /**
@@ -19,17 +18,6 @@ public record MonitoringConfig(int metricsPort, String metricsHost, Duration pro
     if (port < 0 || port > 65535) throw BadConfigException.of(p + "metrics-port", port, "must be in [0, 65535]");
     String host = c.getString(p + "metrics-host");
     if (host.isBlank()) throw BadConfigException.of(p + "metrics-host", "\"\"", "must be a host name or address");
-    return new MonitoringConfig(port, host, positiveDuration(c, p + "progress-interval"));
-  }
-
-  private static Duration positiveDuration(Config c, String key) {
-    Duration d;
-    try {
-      d = c.getDuration(key);
-    } catch (ConfigException.WrongType | ConfigException.BadValue e) {
-      throw BadConfigException.of(key, c.getValue(key).unwrapped(), "must be a duration such as 30s or 2m");
-    }
-    if (d.isNegative() || d.isZero()) throw BadConfigException.of(key, c.getValue(key).unwrapped(), "must be positive");
-    return d;
+    return new MonitoringConfig(port, host, CapiConfig.positiveDuration(c, p + "progress-interval"));
   }
 }
