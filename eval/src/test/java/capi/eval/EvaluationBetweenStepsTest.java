@@ -1,0 +1,56 @@
+package capi.eval;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import capi.config.ModelConfig;
+import capi.config.OptimConfig;
+import capi.data.BatchSource;
+import capi.data.CapiBatch;
+import capi.engine.CapiTrainer;
+import capi.engine.NamedTensor;
+import capi.engine.Reducer;
+import capi.engine.StepInput;
+import com.typesafe.config.Config;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * Periodic evaluation runs on the trainer between steps: it must leave training exactly as it
+ * was, or a run with evaluation would not reproduce one without (nor its own resume).
+ */
+@Timeout(300)
+class EvaluationBetweenStepsTest {
+  private static final Config CONFIG = SmallModel.config(Map.of("capi.train.batch-size", "8"));
+
+  @Test
+  void trainingAfterAnEvaluationIsBitIdentical() {
+    BatchSource batches = BatchSource.fromConfig(CONFIG);
+    Evaluator evaluator = Evaluator.fromConfig(CONFIG, Probe.KNN, true, 1);
+    ModelConfig model = ModelConfig.from(CONFIG);
+    OptimConfig optim = OptimConfig.from(CONFIG);
+    try (CapiTrainer evaluated = CapiTrainer.create(model, optim, 3, 1);
+        CapiTrainer plain = CapiTrainer.create(model, optim, 3, 1)) {
+      step(evaluated, batches.batch(0, 0, 1));
+      step(plain, batches.batch(0, 0, 1));
+      evaluator.evaluate(evaluated);
+      double lossEvaluated = step(evaluated, batches.batch(1, 0, 1));
+      double lossPlain = step(plain, batches.batch(1, 0, 1));
+      assertEquals(lossPlain, lossEvaluated);
+      Map<String, NamedTensor> a = evaluated.state(), b = plain.state();
+      assertEquals(b.keySet(), a.keySet());
+      for (String key : a.keySet()) assertArrayEquals(b.get(key).data(), a.get(key).data(), key);
+    }
+  }
+
+  private static double step(CapiTrainer t, CapiBatch b) {
+    StepInput in = new StepInput(b.batch(), b.images(), b.visibleIndices(), b.predictIndices());
+    t.teacherForward(in);
+    t.sinkhorn(Reducer.LOCAL);
+    t.clusteringForwardBackward();
+    double loss = t.studentForwardBackward(in, 11);
+    t.apply(1e-3, 0.99, 5e-4);
+    return loss;
+  }
+}
