@@ -2,7 +2,7 @@ package capi.engine;
 
 /**
  * The error function, which Java lacks. {@link #precise} is accurate to about 1e-15 (float64
- * checks); {@link #fast} to 1.5e-7 absolute (Abramowitz-Stegun 7.1.26), enough for float32.
+ * checks); {@link #fast} to 2.2e-8 absolute, below float32 rounding.
  */
 final class Erf {
   private Erf() {}
@@ -52,9 +52,14 @@ final class Erf {
   }
 
   static double fast(double x) {
-    double a = Math.abs(x);
-    double t = 1 / (1 + 0.3275911 * a);
-    double y = 1 - (((((1.061405429 * t - 1.453152027) * t) + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-a * a);
-    return x < 0 ? -y : y;
+    // erf(x) ≈ x·P(x²)/Q(x²) on [−4, 4], ±1 beyond (erf(4) = 1 − 1.5e-8): a rational fit with
+    // positive coefficients (no cancellation, Q ≥ 1), max error 2.2e-8, no exp, so loops vectorise.
+    double c = Math.max(-4, Math.min(4, x));
+    double t = c * c;
+    double p = 1.1283789765806527 + t * (0.19625090232966233 + t * (0.053467644483523716
+        + t * (0.004003700851958041 + t * (2.880380604568314e-4 + t * 1.9747592318319906e-6))));
+    double q = 1 + t * (0.507253993852263 + t * (0.11647714018813311 + t * (0.015444540468507325
+        + t * (0.0012163642877254608 + t * 3.747993984569431e-5))));
+    return c * p / q;
   }
 }

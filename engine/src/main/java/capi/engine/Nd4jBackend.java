@@ -599,10 +599,6 @@ public final class Nd4jBackend implements Backend {
 
   // ---- activations and attention --------------------------------------------------------------------
 
-  private double erf(double x) {
-    return precision == Precision.FLOAT64 ? Erf.precise(x) : Erf.fast(x);
-  }
-
   @Override
   public void gelu(Tensor x, Tensor y) {
     Buf xs = b(x), ys = b(y);
@@ -610,7 +606,11 @@ public final class Nd4jBackend implements Backend {
       int n = hi - lo;
       double[] a = s.row(0, n);
       xs.read(lo, a, 0, n, s);
-      for (int i = 0; i < n; i++) a[i] = 0.5 * a[i] * (1 + erf(a[i] * SQRT_HALF));
+      if (precision == Precision.FLOAT64) {
+        for (int i = 0; i < n; i++) a[i] = 0.5 * a[i] * (1 + Erf.precise(a[i] * SQRT_HALF));
+      } else {
+        for (int i = 0; i < n; i++) a[i] = 0.5 * a[i] * (1 + Erf.fast(a[i] * SQRT_HALF));
+      }
       ys.write(lo, a, 0, n, s);
       return 0;
     });
@@ -624,10 +624,13 @@ public final class Nd4jBackend implements Backend {
       double[] a = s.row(0, n), g = s.row(1, n);
       xs.read(lo, a, 0, n, s);
       dys.read(lo, g, 0, n, s);
-      for (int i = 0; i < n; i++) {
-        double v = a[i];
-        g[i] *= 0.5 * (1 + erf(v * SQRT_HALF)) + v * INV_SQRT_2PI * Math.exp(-0.5 * v * v);
+      double[] cdf = s.row(2, n); // Φ(v) in a loop of its own: without exp it vectorises
+      if (precision == Precision.FLOAT64) {
+        for (int i = 0; i < n; i++) cdf[i] = 0.5 * (1 + Erf.precise(a[i] * SQRT_HALF));
+      } else {
+        for (int i = 0; i < n; i++) cdf[i] = 0.5 * (1 + Erf.fast(a[i] * SQRT_HALF));
       }
+      for (int i = 0; i < n; i++) g[i] *= cdf[i] + a[i] * INV_SQRT_2PI * Math.exp(-0.5 * a[i] * a[i]);
       dxs.write(lo, g, 0, n, s);
       return 0;
     });
@@ -729,15 +732,16 @@ public final class Nd4jBackend implements Backend {
       for (int r = lo; r < hi; r++) {
         zs.read(r * cols, a, 0, cols, s);
         ts.read(r * cols, q, 0, cols, s);
-        double max = Double.NEGATIVE_INFINITY, sum = 0;
+        double max = Double.NEGATIVE_INFINITY, sum = 0, dot = 0, mass = 0;
         for (int c = 0; c < cols; c++) max = Math.max(max, a[c] /= temp);
-        for (int c = 0; c < cols; c++) sum += Math.exp(a[c] - max);
-        double logZ = max + Math.log(sum), loss = 0;
         for (int c = 0; c < cols; c++) {
-          double logp = a[c] - logZ;
-          loss -= q[c] * logp;
-          a[c] = gradScale * (Math.exp(logp) - q[c]) / temp;
+          dot += q[c] * (a[c] - max); // Σ t·(z/τ − max)
+          mass += q[c];
+          sum += a[c] = Math.exp(a[c] - max); // one exp per element
         }
+        double loss = mass * Math.log(sum) - dot; // −Σ t·log softmax = Σt·log Σe − Σ t·(z/τ − max)
+        double k = gradScale / temp, inv = 1 / sum;
+        for (int c = 0; c < cols; c++) a[c] = k * (a[c] * inv - q[c]);
         if (ds != null) ds.write(r * cols, a, 0, cols, s);
         total += loss;
       }
