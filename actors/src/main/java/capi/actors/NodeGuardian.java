@@ -1,10 +1,12 @@
 package capi.actors;
 
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.DispatcherSelector;
+import org.apache.pekko.actor.typed.SupervisorStrategy;
 import org.apache.pekko.actor.typed.Terminated;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.cluster.typed.ClusterSingleton;
@@ -20,14 +22,20 @@ public final class NodeGuardian {
   /** Pekko settings of a node: the dispatcher whose threads workers may block. */
   public static final String WORKER_DISPATCHER = "capi-worker-dispatcher";
 
+  private static final String COORDINATOR_STOPPED = "coordinator-stopped";
+
   private NodeGuardian() {}
 
   public static Behavior<Void> create(RunSpec spec, List<Worker.Setup> workers, boolean cluster) {
-    return Behaviors.<Void>setup(ctx -> {
+    return Behaviors.<Object>setup(ctx -> {
+      // A coordinator that throws is restarted: it finds the workers again, forms a new ring
+      // generation and resumes from the newest checkpoint. Past the limit it stays stopped.
+      Behavior<Coordinator.Command> coordinator = Behaviors.supervise(Coordinator.create(spec))
+          .onFailure(Exception.class, SupervisorStrategy.restart().withLimit(3, Duration.ofMinutes(10)));
       if (cluster) {
-        ClusterSingleton.get(ctx.getSystem()).init(SingletonActor.of(Coordinator.create(spec), "coordinator"));
+        ClusterSingleton.get(ctx.getSystem()).init(SingletonActor.of(coordinator, "coordinator"));
       } else {
-        ctx.spawn(Coordinator.create(spec), "coordinator");
+        ctx.watchWith(ctx.spawn(coordinator, "coordinator"), COORDINATOR_STOPPED);
       }
       int[] alive = {workers.size()};
       for (int i = 0; i < workers.size(); i++) {
@@ -35,13 +43,18 @@ public final class NodeGuardian {
             DispatcherSelector.fromConfig(WORKER_DISPATCHER));
         ctx.watch(w);
       }
-      return Behaviors.<Void>receive(Void.class)
+      return Behaviors.<Object>receive(Object.class)
+          .onMessageEquals(COORDINATOR_STOPPED, () -> {
+            spec.result().complete(new RunResult(-1, spec.runDir().dir().toString(), Double.NaN, 0,
+                "the coordinator failed repeatedly; see the log (checkpoints are intact: capi resume)"));
+            return Behaviors.same();
+          })
           .onSignal(Terminated.class, t -> {
             if (--alive[0] == 0) workersStopped(spec.result());
             return Behaviors.same();
           })
           .build();
-    });
+    }).narrow();
   }
 
   private static void workersStopped(CompletableFuture<RunResult> result) {

@@ -66,7 +66,7 @@ public final class NodeCommand implements Callable<Integer> {
     ClusterSettings cluster = new ClusterSettings(
         config.getString("capi.cluster.host"), config.getInt("capi.cluster.port"), seedNodes);
     RunResult r = TrainingRun.run(run, dir, cluster);
-    return r.hasFinalLine() ? TrainCommand.report(r) : Main.EXIT_OK;
+    return r.ok() && !r.hasFinalLine() ? Main.EXIT_OK : TrainCommand.report(r);
   }
 
   /** Settings that belong to this node, not to the run (so they win over a saved config.conf). */
