@@ -1,7 +1,5 @@
 package capi.eval;
 
-import java.util.Arrays;
-
 /**
  * Labelled feature vectors, one row per image: the input of every probe.
  *
@@ -34,12 +32,6 @@ public record FeatureSet(float[] values, int dim, int[] labels, int classes) {
       y[i] = labels[rows[i]];
     }
     return new FeatureSet(v, dim, y, classes);
-  }
-
-  /** The first {@code n} rows (all when n is 0 or at least the size). */
-  public FeatureSet head(int n) {
-    if (n <= 0 || n >= size()) return this;
-    return new FeatureSet(Arrays.copyOf(values, n * dim), dim, Arrays.copyOf(labels, n), classes);
   }
 
   /** Fraction of rows whose label equals the prediction. */

@@ -38,7 +38,7 @@ class LinearProbeTest {
       y[i] = (x[i * d] > 0 ? 1 : 0) + (x[i * d + 1] > 0 ? 2 : 0);
     }
     FeatureSet all = new FeatureSet(x, d, y, 4);
-    FeatureSet train = all.head(3000);
+    FeatureSet train = all.subset(range(0, 3000));
     FeatureSet test = all.subset(range(3000, 4000));
     LinearProbe.Result r = probe().fit(train, test);
     assertTrue(r.top1() > 0.95, "linear top1 " + r.top1());
