@@ -283,6 +283,7 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
       allReduce += t.allReduce() / world;
       optimizer += t.optimizer() / world;
       bytes = Math.max(bytes, t.allReduceBytes());
+      spec.metrics().prefetchDepth(d.rank(), t.prefetchDepth());
     }
     long first = arrivalNanos.values().stream().mapToLong(Long::longValue).min().orElse(0);
     for (Map.Entry<Integer, Long> e : arrivalNanos.entrySet()) {

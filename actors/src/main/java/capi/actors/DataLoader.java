@@ -40,7 +40,8 @@ public final class DataLoader extends AbstractBehavior<DataLoader.Command> {
   /** Answers to {@link Next}. */
   public sealed interface Reply permits Batch, Failed {}
 
-  public record Batch(CapiBatch batch) implements Reply {}
+  /** A batch, and how many later batches were already prepared when it left (the prefetch queue depth). */
+  public record Batch(CapiBatch batch, int readyAhead) implements Reply {}
 
   /** The batch of step could not be made (e.g. no readable image); message says why. */
   public record Failed(long step, String message) implements Reply {}
@@ -130,11 +131,12 @@ public final class DataLoader extends AbstractBehavior<DataLoader.Command> {
 
   /** Hands a finished slot to its waiters; it leaves the window (a repeated Next makes it again). */
   private void answer(long step, Slot slot) {
+    slots.remove(step);
+    int ready = (int) slots.values().stream().filter(s -> s.done).count();
     Reply reply = slot.error == null
-        ? new Batch(slot.batch)
+        ? new Batch(slot.batch, ready)
         : new Failed(step, "batch of step " + step + " failed: " + rootCause(slot.error));
     for (ActorRef<Reply> w : slot.waiting) w.tell(reply);
-    slots.remove(step);
   }
 
   private static String rootCause(Throwable t) {

@@ -37,7 +37,8 @@ final class StepExecutor {
   /** Result of one step on this worker: local mean losses and where the time went. */
   record Outcome(double lossCapi, double lossClustering, double targetEntropy, double gradNorm, StepTimings timings) {}
 
-  Outcome run(long step, int rank, CapiBatch batch, double dataWait, double lr, double momentum, double clusteringLr) {
+  Outcome run(long step, int rank, CapiBatch batch, double dataWait, int prefetchDepth, double lr, double momentum,
+      double clusteringLr) {
     StepInput in = new StepInput(batch.batch(), batch.images(), batch.visibleIndices(), batch.predictIndices());
     long t0 = System.nanoTime();
     trainer.teacherForward(in);
@@ -58,7 +59,7 @@ final class StepExecutor {
     trainer.apply(lr, momentum, clusteringLr);
     long t5 = System.nanoTime();
     StepTimings timings = new StepTimings(
-        dataWait, sec(t1 - t0), sec(t2 - t1), sec(t3 - t2), sec(t4 - t3), sec(t5 - t4), bytes);
+        dataWait, sec(t1 - t0), sec(t2 - t1), sec(t3 - t2), sec(t4 - t3), sec(t5 - t4), bytes, prefetchDepth);
     return new Outcome(lossCapi, lossClustering, entropy, gradNorm, timings);
   }
 

@@ -188,7 +188,7 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
     double dataWait = (System.nanoTime() - requestedAt) * 1e-9;
     try {
       StepExecutor.Outcome o = executor.run(
-          m.step(), rank, batch.batch(), dataWait, m.lr(), m.momentum(), m.clusteringLr());
+          m.step(), rank, batch.batch(), dataWait, batch.readyAhead(), m.lr(), m.momentum(), m.clusteringLr());
       long checksum = m.withChecksum() ? executor.trainer().teacherChecksum() : 0;
       m.replyTo().tell(new Coordinator.StepDone(generation, m.step(), rank, o.lossCapi(), o.lossClustering(),
           o.targetEntropy(), o.gradNorm(), o.timings(), checksum));

@@ -30,7 +30,7 @@ class KryoSerializerTest {
     KryoSerializer s = serializer();
     TestProbe<Coordinator.Command> coordinator = KIT.createTestProbe();
     TestProbe<Worker.Command> worker = KIT.createTestProbe();
-    StepTimings timings = new StepTimings(0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 1234);
+    StepTimings timings = new StepTimings(0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 1234, 2);
     List<Object> messages = List.of(
         new Coordinator.WorkerInfo(worker.getRef(), "127.0.0.1", "pekko://capi@127.0.0.1:25520"),
         new Coordinator.RingJoined(3, 1),
