@@ -41,7 +41,9 @@ final class StepBench {
       bench.run(WARMUP_STEPS);
       bench.profile().reset();
       long rssBefore = rssBytes("VmRSS:");
+      long cpuBefore = processCpuNanos();
       long nanos = bench.run(steps);
+      double coresBusy = (processCpuNanos() - cpuBefore) / (double) nanos;
       long rssAfter = rssBytes("VmRSS:");
       double msPerStep = nanos / 1e6 / steps;
       double imgPerS = (double) batch * steps / (nanos / 1e9);
@@ -49,7 +51,8 @@ final class StepBench {
       System.out.printf("step bench: %s preset, %s, batch %d, %d steps after %d warm-up, %d threads%n",
           options.preset == null ? c.getString("capi.preset") : options.preset, model.precision(), batch, steps,
           WARMUP_STEPS, threads);
-      System.out.printf("%.1f img/s, %.1f ms/step, peak RSS %.0f MiB%n", imgPerS, msPerStep, peakRss / 1048576.0);
+      System.out.printf("%.1f img/s, %.1f ms/step, peak RSS %.0f MiB; this process kept %.2f of %d cores busy%n",
+          imgPerS, msPerStep, peakRss / 1048576.0, coresBusy, threads);
       System.out.printf("RSS %.0f MiB after warm-up, %.0f MiB after the timed steps; backend memory %.0f MiB%n",
           rssBefore / 1048576.0, rssAfter / 1048576.0, bench.backendBytes() / 1048576.0);
       printProfile(bench.profile(), steps, msPerStep);
@@ -69,6 +72,12 @@ final class StepBench {
     }
     double other = msPerStep - accounted; // gathers, token assembly, transfers
     System.out.printf("%-16s %12.1f %12s %7.1f%%%n", "other", other, "", 100 * other / msPerStep);
+  }
+
+  /** CPU time of the whole process (all threads), to tell a slow step from a shared machine. */
+  private static long processCpuNanos() {
+    return ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean())
+        .getProcessCpuTime();
   }
 
   /** A line of /proc/self/status in bytes (VmRSS: resident set, VmHWM: its peak), or -1 where there is none. */

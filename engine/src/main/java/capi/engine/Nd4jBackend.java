@@ -347,6 +347,23 @@ public final class Nd4jBackend implements Backend {
   public void gemm(boolean transA, boolean transB, int m, int n, int k, double alpha,
       Tensor a, long aOffset, int lda, Tensor b, long bOffset, int ldb, double beta,
       Tensor c, long cOffset, int ldc, int batch, long strideA, long strideB, long strideC) {
+    if (batch > 1 && pool != null) {
+      // many small products (attention heads): OpenBLAS runs each on one thread, so split the batch
+      parallel(batch, 1, (lo, hi, s) -> {
+        gemmSerial(transA, transB, m, n, k, alpha, a, aOffset + lo * strideA, lda, b, bOffset + lo * strideB, ldb, beta,
+            c, cOffset + lo * strideC, ldc, hi - lo, strideA, strideB, strideC);
+        return 0;
+      });
+      return;
+    }
+    gemmSerial(transA, transB, m, n, k, alpha, a, aOffset, lda, b, bOffset, ldb, beta, c, cOffset, ldc, batch, strideA,
+        strideB, strideC);
+  }
+
+  /** The batch loop of {@link #gemm} on the calling thread. */
+  private void gemmSerial(boolean transA, boolean transB, int m, int n, int k, double alpha,
+      Tensor a, long aOffset, int lda, Tensor b, long bOffset, int ldb, double beta,
+      Tensor c, long cOffset, int ldc, int batch, long strideA, long strideB, long strideC) {
     Buf ab = b(a), bb = b(b), cb = b(c);
     int ta = transA ? TRANS : NO_TRANS, tb = transB ? TRANS : NO_TRANS;
     if (precision == Precision.FLOAT32) {
