@@ -62,11 +62,23 @@ final class Block {
     } else {
       attn.forward(b1.normed, coordsS, b1.normed, coordsS, n, tokens, tokens, b1.out);
     }
-    be.scatterAddRows(b1.out, b1.keep, tokens * dim, b1.scale, x);
+    addBack(b1, b1.out, b1.scale, x);
     // branch 2: MLP
     start(b2, x, dropRate, rng);
     mlp.forward(b2.normed, b2.keep.length * tokens, b2.out);
-    be.scatterAddRows(b2.out, b2.keep, tokens * dim, b2.scale, x);
+    addBack(b2, b2.out, b2.scale, x);
+  }
+
+  /** x[keep] += scale·rows (a plain axpy when the branch kept every sample in order). */
+  private void addBack(Branch br, Tensor rows, double scale, Tensor x) {
+    if (br.keep.length == batch) arena.backend().axpy(scale, rows, x); // no drop: keep is 0..B−1
+    else arena.backend().scatterAddRows(rows, br.keep, tokens * dim, scale, x);
+  }
+
+  /** dst ← src[keep] (a plain copy when every sample is kept). */
+  private void gather(Branch br, Tensor src, Tensor dst) {
+    if (br.keep.length == batch) arena.backend().copy(src, dst);
+    else arena.backend().gatherRows(src, br.keep, tokens * dim, dst);
   }
 
   /** Picks the branch's samples, gathers and normalises them. */
@@ -78,7 +90,7 @@ final class Block {
     br.in = arena.get(br.in, size);
     br.normed = arena.get(br.normed, size);
     br.out = arena.get(br.out, size);
-    be.gatherRows(x, br.keep, tokens * dim, br.in);
+    gather(br, x, br.in);
     (br == b1 ? norm1 : norm2).forward(br.in, br.keep.length * tokens, br.normed);
   }
 
@@ -110,7 +122,7 @@ final class Block {
     br.dOut = arena.get(br.dOut, size);
     br.dNormed = arena.get(br.dNormed, size);
     br.dIn = arena.get(br.dIn, size);
-    be.gatherRows(dx, br.keep, tokens * dim, br.dOut);
+    gather(br, dx, br.dOut);
     be.scale(br.dOut, br.scale);
   }
 
@@ -118,6 +130,6 @@ final class Block {
     Backend be = arena.backend();
     be.fill(br.dIn, 0);
     norm.backward(br.in, br.dNormed, br.keep.length * tokens, br.dIn);
-    be.scatterAddRows(br.dIn, br.keep, tokens * dim, 1, dx);
+    addBack(br, br.dIn, 1, dx);
   }
 }

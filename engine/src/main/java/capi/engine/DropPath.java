@@ -9,12 +9,16 @@ import java.util.SplittableRandom;
 final class DropPath {
   private DropPath() {}
 
-  /** The kept samples (a random subset in random order), or all samples in order when rng is null or rate is 0. */
+  /**
+   * The kept samples (a random subset in random order), or all samples in order when rng is null,
+   * the rate is 0 or it drops none: callers rely on "length == batch" meaning 0..B−1.
+   */
   static int[] keep(int batch, double rate, SplittableRandom rng) {
     int[] all = new int[batch];
     for (int i = 0; i < batch; i++) all[i] = i;
     if (rng == null || rate == 0) return all;
     int keep = Math.max((int) (batch * (1 - rate)), 1);
+    if (keep >= batch) return all; // nothing dropped: every sample, in order
     for (int i = 0; i < keep; i++) { // partial Fisher-Yates: the first `keep` of a random permutation
       int j = i + rng.nextInt(batch - i);
       int t = all[i];
