@@ -170,8 +170,14 @@ public final class RingAllReduce implements AutoCloseable {
     }
   }
 
+  /**
+   * Closes both links. On a healthy ring it first waits (at most the timeout) until the driver has
+   * sent everything this rank published: a process that exits right after its last all-reduce
+   * would otherwise take the tail of its chunks with it, and its right neighbour would time out.
+   */
   @Override
   public void close() {
+    if (toRight != null && brokenBy == null) awaitSent();
     CloseHelper.closeAll(toRight, fromLeft);
   }
 
@@ -262,6 +268,16 @@ public final class RingAllReduce implements AutoCloseable {
   private void divide(int segment, int n) {
     for (int i = start(segment, 0); i < start(segment, 1); i++) {
       data.putFloat(i * Float.BYTES, data.getFloat(i * Float.BYTES) / n);
+    }
+  }
+
+  /** The driver keeps its limit half a term ahead of what it has sent (IPC: of what was read). */
+  private void awaitSent() {
+    long deadline = System.nanoTime() + timeoutNs;
+    long window = toRight.termBufferLength() / 2;
+    while (toRight.isConnected() && toRight.positionLimit() - window < toRight.position()
+        && System.nanoTime() - deadline < 0 && !Thread.currentThread().isInterrupted()) {
+      idle.idle();
     }
   }
 
