@@ -95,6 +95,9 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
     super(ctx);
     this.timers = timers;
     this.spec = spec;
+    // Generations of a restarted (or moved) coordinator must not repeat those of its predecessor:
+    // workers and the ring's wire format tell rings apart by this number alone.
+    this.generation = (int) (System.currentTimeMillis() & 0x3fffffff);
     ctx.getSystem().receptionist().tell(Receptionist.subscribe(Worker.KEY,
         ctx.messageAdapter(Receptionist.Listing.class, WorkersListed::new)));
   }

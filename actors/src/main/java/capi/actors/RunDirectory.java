@@ -104,6 +104,7 @@ public final class RunDirectory implements AutoCloseable {
    * killed run logged after its last checkpoint, which the resumed run computes again).
    */
   public void openMetrics(long lastStep) throws IOException {
+    close();
     Path file = dir.resolve(METRICS);
     if (Files.exists(file)) {
       List<String> kept = new ArrayList<>();
@@ -139,5 +140,6 @@ public final class RunDirectory implements AutoCloseable {
   @Override
   public void close() throws IOException {
     if (metrics != null) metrics.close();
+    metrics = null;
   }
 }
