@@ -4,10 +4,12 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import capi.config.CollectiveConfig;
+import io.aeron.ExclusivePublication;
 import java.nio.ByteBuffer;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.locks.LockSupport;
+import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.Test;
 
 /** A vanished peer becomes a CollectiveException within the timeout; survivors re-form the ring. */
@@ -97,6 +99,28 @@ class RingFailureTest {
           if (rank == 1) nodes.get(1).close(); // its process exits
           return null;
         });
+      }
+    }
+  }
+
+  @Test
+  void chunksOfAnOldGenerationAreDropped() throws Exception {
+    int count = 1000;
+    try (AeronNode node = AeronNode.start(CFG, "stale")) {
+      List<RingAllReduce> ring = Ranks.joinAll(node, CFG, 5, 2, count);
+      // A sender of generation 4 that never left: one chunk for call 1, step 0 of rank 0's segment.
+      try (ExclusivePublication old = node.aeron().addExclusivePublication(
+          RingEndpoints.publicationChannel(CFG, RingEndpoints.IPC), RingEndpoints.streamId(CFG, 0))) {
+        UnsafeBuffer chunk = new UnsafeBuffer(new byte[ChunkHeader.LENGTH + 10 * Float.BYTES]);
+        chunk.putInt(ChunkHeader.GENERATION, 4);
+        chunk.putInt(ChunkHeader.CALL, 1);
+        chunk.putInt(ChunkHeader.STEP, 0);
+        chunk.putInt(ChunkHeader.FIRST, count / 2);
+        for (int i = 0; i < 10; i++) chunk.putFloat(ChunkHeader.LENGTH + i * Float.BYTES, 1e9f);
+        while (old.offer(chunk) < 0) Thread.onSpinWait(); // bounded by the surefire fork timeout
+        RingAllReduceTest.check(ring, count, ReduceOp.SUM, 3);
+      } finally {
+        ring.forEach(RingAllReduce::close);
       }
     }
   }
