@@ -242,7 +242,10 @@ public final class CapiTrainer implements AutoCloseable {
 
   /** L2 norm of the student gradient (after the reduction when it was read back by apply). */
   public double gradientNorm() {
-    if (studentStaged) be.upload(studentGradStage.asFloatBuffer(), student.grads());
+    if (studentStaged) {
+      be.upload(studentGradStage.asFloatBuffer(), student.grads()); // the reduced values, once
+      studentStaged = false;
+    }
     return Math.sqrt(be.sumSquares(student.grads()));
   }
 
