@@ -126,6 +126,22 @@ class CapiTrainerTest {
     }
   }
 
+  /** Other shapes a configuration allows: no registers, a predictor wider than the encoder, 4 heads. */
+  @Test
+  void stepsAnyAllowedShape() {
+    ModelConfig wide = new ModelConfig(8, 20, 1, 4, 8, 2, 1, 16, 4, 1, 0, 6, 0.5, 0.6, 0.5, 0.12, 0.06, 0.12, 3, "float32");
+    StepInput in = Batches.random(wide, 3, 8);
+    try (CapiTrainer t = CapiTrainer.create(wide, OPTIM, 3, 2)) {
+      double loss = step(t, in, 1);
+      t.apply(1e-3, 0.99, 5e-4);
+      assertTrue(Double.isFinite(loss) && Double.isFinite(t.gradientNorm()), "loss " + loss);
+      EvalOutput e = t.evalForward(in.images(), 3);
+      assertArrayEquals(new int[] {3, 16}, e.globalRepr().shape());
+      assertArrayEquals(new int[] {3, 0, 8}, e.registers().shape());
+      assertArrayEquals(new int[] {3, 2, 5, 8}, e.featureMap().shape());
+    }
+  }
+
   @Test
   void targetsAreDistributionsAndTheirEntropyIsBounded() {
     StepInput in = Batches.random(MODEL, 6, 5);
