@@ -253,7 +253,7 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
   private void afterStep() {
     boolean outOfTime = spec.train().maxMinutes() > 0
         && (System.nanoTime() - startedNanos) * 1e-9 / 60 >= spec.train().maxMinutes();
-    boolean last = stepsDone >= spec.totalSteps() || outOfTime;
+    boolean last = stepsDone >= spec.totalSteps() || outOfTime || spec.stopRequested().get();
     if (last || stepsDone % spec.train().checkpointEvery() == 0) {
       saveCheckpoint(last);
     } else {

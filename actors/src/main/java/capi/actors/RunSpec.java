@@ -7,6 +7,7 @@ import capi.engine.checkpoint.CheckpointStore;
 import capi.monitoring.CapiMetrics;
 import capi.monitoring.ConsoleProgress;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * What the coordinator needs to drive a run.
@@ -16,6 +17,7 @@ import java.util.concurrent.CompletableFuture;
  * @param minNodes nodes to wait for before the first step (capi.cluster.min-nodes)
  * @param datasetSize samples per epoch (for the epoch metric)
  * @param evalEvery evaluate the teacher every this many steps (0 = never)
+ * @param stopRequested set (by a SIGTERM) to end the run after the step in flight, with a checkpoint
  */
 public record RunSpec(
     TrainConfig train,
@@ -30,7 +32,8 @@ public record RunSpec(
     long evalEvery,
     CapiMetrics metrics,
     ConsoleProgress progress,
-    CompletableFuture<RunResult> result) {
+    CompletableFuture<RunResult> result,
+    AtomicBoolean stopRequested) {
 
   /** The coordinator's schedules, indexed by the 0-based step. */
   public interface Schedules {

@@ -20,11 +20,14 @@ import capi.config.BadConfigException;
 import com.typesafe.config.Config;
 import java.io.UncheckedIOException;
 import java.net.BindException;
+import java.time.Duration;
 import com.typesafe.config.ConfigFactory;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -39,7 +42,31 @@ public final class TrainingRun {
   static final String SYSTEM = "capi";
   private static final Logger LOG = LoggerFactory.getLogger(TrainingRun.class);
 
+  /**
+   * Set by {@link #requestStop} (the CLI's SIGTERM/SIGINT hook): the run checkpoints after the step
+   * in flight and ends as if it had reached its last step, so a pre-empted job loses nothing.
+   */
+  private static final AtomicBoolean STOP_REQUESTED = new AtomicBoolean();
+  /** Runs in progress in this JVM (guarded by its own monitor for awaitIdle). */
+  private static final AtomicInteger ACTIVE = new AtomicInteger();
+
   private TrainingRun() {}
+
+  /** Ends the runs of this JVM after their current step, with a checkpoint; whether any was running. */
+  public static boolean requestStop() {
+    STOP_REQUESTED.set(true);
+    return ACTIVE.get() > 0;
+  }
+
+  /** Waits until no run of this JVM is in progress, at most {@code limit}. */
+  public static void awaitIdle(Duration limit) throws InterruptedException {
+    long end = System.nanoTime() + limit.toNanos();
+    synchronized (ACTIVE) {
+      for (long left; ACTIVE.get() > 0 && (left = end - System.nanoTime()) > 0; ) {
+        TimeUnit.NANOSECONDS.timedWait(ACTIVE, left);
+      }
+    }
+  }
 
   /**
    * @param config the resolved configuration of the run (as saved in the run directory)
@@ -47,6 +74,18 @@ public final class TrainingRun {
    * @param cluster null for a single-node run
    */
   public static RunResult run(Config config, RunDirectory runDir, ClusterSettings cluster) throws Exception {
+    ACTIVE.incrementAndGet();
+    try {
+      return runNode(config, runDir, cluster);
+    } finally {
+      synchronized (ACTIVE) {
+        ACTIVE.decrementAndGet();
+        ACTIVE.notifyAll();
+      }
+    }
+  }
+
+  private static RunResult runNode(Config config, RunDirectory runDir, ClusterSettings cluster) throws Exception {
     ModelConfig model = ModelConfig.from(config);
     OptimConfig optim = OptimConfig.from(config);
     TrainConfig train = TrainConfig.from(config);
@@ -73,7 +112,7 @@ public final class TrainingRun {
           ? Evaluator.fromConfig(config, Probe.ALL, true, train.effectiveThreadsPerWorker()) : null;
       RunSpec spec = new RunSpec(train, collective, runDir, store, train.steps(), train.workers() * minNodes,
           minNodes, RunSchedules.of(optim, train.steps()), source.dataset().size(), evalEvery, metrics, progress,
-          result);
+          result, STOP_REQUESTED);
       List<Worker.Setup> workers = new ArrayList<>();
       for (int i = 0; i < train.workers(); i++) {
         workers.add(new Worker.Setup(model, optim, train.seed(), train.effectiveThreadsPerWorker(), source,

@@ -1,6 +1,10 @@
 package capi.cli;
 
+import capi.actors.TrainingRun;
 import capi.config.BadConfigException;
+import java.time.Duration;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -33,7 +37,27 @@ public final class Main implements Runnable {
     throw new CommandLine.ParameterException(new CommandLine(this), "missing command");
   }
 
+  /** Opened when main is about to exit, so a SIGTERM hook can wait for the final checkpoint and line. */
+  private static final CountDownLatch EXITING = new CountDownLatch(1);
+
+  /**
+   * On SIGTERM or SIGINT (pre-emption, Ctrl-C): a training run finishes its step, writes a
+   * checkpoint and prints its final line before the JVM ends (bounded by {@code grace}).
+   */
+  private static void checkpointOnSignal(Duration grace) {
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      if (!TrainingRun.requestStop()) return;
+      try {
+        TrainingRun.awaitIdle(grace);
+        EXITING.await(5, TimeUnit.SECONDS); // main prints the final line, then exits
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }, "capi-stop-on-signal"));
+  }
+
   public static void main(String[] args) {
+    checkpointOnSignal(Duration.ofMinutes(3));
     int status;
     try {
       status = execute(args);
@@ -42,6 +66,7 @@ public final class Main implements Runnable {
       t.printStackTrace(System.err);
       status = EXIT_FAILURE;
     }
+    EXITING.countDown();
     System.exit(status);
   }
 
