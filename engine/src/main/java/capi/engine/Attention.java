@@ -38,7 +38,7 @@ final class Attention {
    * backward.
    */
   void forward(Tensor x, Tensor coordsQ, Tensor ctx, Tensor coordsK, int batch, int nq, int nk, Tensor y) {
-    long t0 = System.nanoTime();
+    long t0 = Profile.now();
     Backend be = arena.backend();
     this.x = x;
     this.ctx = ctx;
@@ -88,7 +88,7 @@ final class Attention {
 
   /** dx += ∂L/∂x and dctx += ∂L/∂ctx (the same tensor for self-attention); weight grads accumulate. */
   void backward(Tensor dy, Tensor dx, Tensor dctx) {
-    long t0 = System.nanoTime();
+    long t0 = Profile.now();
     Backend be = arena.backend();
     int rq = batch * nq, rk = batch * nk;
     dO = arena.get(dO, (long) rq * dim);

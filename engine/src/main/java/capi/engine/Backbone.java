@@ -58,7 +58,7 @@ final class Backbone {
    * rng null: no drop path (teacher, evaluation).
    */
   Tensor encode(Tensor images, int batch, int[] patchIndex, double dropRate, SplittableRandom rng) {
-    long t0 = System.nanoTime();
+    long t0 = Profile.now();
     Backend be = arena.backend();
     int d = cfg.dim(), r = cfg.registers();
     this.batch = batch;
@@ -149,7 +149,7 @@ final class Backbone {
     be.sumRows(dQ, rows, dp, maskToken.grad);
     encNorm.backward(x, dC, batch * seq, dX);
     for (int i = encoder.length - 1; i >= 0; i--) encoder[i].backward(dX, null);
-    long t0 = System.nanoTime();
+    long t0 = Profile.now();
     be.gatherRows(dX, regRows, d, regTmp);
     be.scatterAddRows(regTmp, regSource, d, 1, registers.grad);
     dEmb = arena.get(dEmb, (long) batch * tokens * d);

@@ -151,7 +151,7 @@ public final class CapiTrainer implements AutoCloseable {
   /** loss_clustering: mean over the local N·B tokens; gradients into the clustering grad buffer. */
   public double clusteringForwardBackward() {
     int rows = cfg.patches() * batch, k = cfg.prototypes();
-    long t0 = System.nanoTime();
+    long t0 = Profile.now();
     dClusterLogits = teacherArena.get(dClusterLogits, (long) rows * k);
     double sum = be.softTargetCrossEntropy(clusterLogits, assignments, rows, k, cfg.clusteringTemp(), dClusterLogits, 1.0 / rows);
     profile.add(Profile.Kind.LOSS, false, t0);
@@ -178,7 +178,7 @@ public final class CapiTrainer implements AutoCloseable {
     studentBackbone.encode(images, in.batch(), in.visibleIndices(), cfg.dropPathRate(), rng);
     predTokens = studentBackbone.predict(in.predictIndices(), cfg.predDepth(), rng);
     studentLogits = studentHead.forward(predTokens, rows);
-    long t0 = System.nanoTime();
+    long t0 = Profile.now();
     dLogits = studentArena.get(dLogits, (long) rows * k);
     double sum = be.softTargetCrossEntropy(studentLogits, targets, rows, k, cfg.studentTemp(), dLogits, 1.0 / rows);
     profile.add(Profile.Kind.LOSS, false, t0);
@@ -224,7 +224,7 @@ public final class CapiTrainer implements AutoCloseable {
     if (studentStaged) be.upload(studentGradStage.asFloatBuffer(), student.grads());
     if (clusteringStaged) be.upload(clusteringGradStage.asFloatBuffer(), clustering.grads());
     studentStaged = clusteringStaged = false;
-    long t0 = System.nanoTime();
+    long t0 = Profile.now();
     step++;
     double[] lrs = new double[lrMult.length], wds = new double[wdMult.length];
     for (int i = 0; i < lrs.length; i++) {

@@ -24,7 +24,7 @@ final class ClusteringHead {
 
   /** logits (rows, K) of x (rows, D). */
   Tensor forward(Tensor x, int rows) {
-    long t0 = System.nanoTime();
+    long t0 = Profile.now();
     Backend be = arena.backend();
     this.rows = rows;
     u = arena.get(u, (long) rows * in);
@@ -39,7 +39,7 @@ final class ClusteringHead {
 
   /** A and c gradients accumulate from ∂L/∂logits (no gradient flows to the tokens). */
   void backward(Tensor dLogits) {
-    long t0 = System.nanoTime();
+    long t0 = Profile.now();
     Backend be = arena.backend();
     be.gemm(true, false, out, in, rows, 1, dLogits, 0, out, u, 0, in, 1, weight.grad, 0, in, 1, 0, 0, 0);
     be.sumRows(dLogits, rows, out, bias.grad);

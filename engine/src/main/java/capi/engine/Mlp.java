@@ -19,7 +19,7 @@ final class Mlp {
 
   /** y (rows, D) ← MLP(x); x must stay untouched until the backward. */
   void forward(Tensor x, int rows, Tensor y) {
-    long t0 = System.nanoTime();
+    long t0 = Profile.now();
     Backend be = arena.backend();
     this.x = x;
     this.rows = rows;
@@ -33,7 +33,7 @@ final class Mlp {
 
   /** dx ← ∂L/∂x given dy; weight gradients accumulate. */
   void backward(Tensor dy, Tensor dx) {
-    long t0 = System.nanoTime();
+    long t0 = Profile.now();
     Backend be = arena.backend();
     dAct = arena.get(dAct, (long) rows * fc1.out);
     fc2.backward(be, act, dy, rows, dAct, false);

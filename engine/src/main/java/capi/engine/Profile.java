@@ -24,9 +24,14 @@ public final class Profile {
     reset();
   }
 
-  /** Adds the time since `start` (System.nanoTime) to a kind's forward or backward total. */
+  /** The clock of the profile (wall time, ns). */
+  static long now() {
+    return System.nanoTime();
+  }
+
+  /** Adds the time since `start` (a {@link #now()}) to a kind's forward or backward total. */
   void add(Kind kind, boolean backward, long start) {
-    nanos.get(kind)[backward ? 1 : 0] += System.nanoTime() - start;
+    nanos.get(kind)[backward ? 1 : 0] += now() - start;
   }
 
   public void reset() {

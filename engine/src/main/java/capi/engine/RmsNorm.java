@@ -16,7 +16,7 @@ final class RmsNorm {
 
   /** y (rows, dim) ← RMSNorm(x); keeps 1/rms for the backward. */
   void forward(Tensor x, int rows, Tensor y) {
-    long t0 = System.nanoTime();
+    long t0 = Profile.now();
     rstd = arena.get(rstd, rows);
     arena.backend().rmsNorm(x, weight == null ? null : weight.value, rows, dim, EPS, y, rstd);
     arena.profile().add(Profile.Kind.NORM, false, t0);
@@ -24,7 +24,7 @@ final class RmsNorm {
 
   /** dx += ∂L/∂x for the x of the last forward; the gain's gradient accumulates. */
   void backward(Tensor x, Tensor dy, int rows, Tensor dx) {
-    long t0 = System.nanoTime();
+    long t0 = Profile.now();
     arena.backend().rmsNormBackward(x, weight == null ? null : weight.value, rstd, dy, rows, dim, dx,
         weight == null ? null : weight.grad);
     arena.profile().add(Profile.Kind.NORM, true, t0);

@@ -25,7 +25,7 @@ final class Sinkhorn {
 
   /** In place on s (positions, samples, K): scores S in, assignments out. */
   void run(Tensor s, int positions, int samples, int k, int iterations, Reducer reducer) {
-    long t0 = System.nanoTime();
+    long t0 = Profile.now();
     Backend be = arena.backend();
     stat = arena.get(stat, (long) positions * k);
     be.columnMax(s, positions, samples, k, stat);

@@ -24,7 +24,7 @@ final class StudentHead {
 
   /** logits (rows, K) of x (rows, Dp); x need not be kept. */
   Tensor forward(Tensor x, int rows) {
-    long t0 = System.nanoTime();
+    long t0 = Profile.now();
     Backend be = arena.backend();
     this.rows = rows;
     u = arena.get(u, (long) rows * in);
@@ -41,7 +41,7 @@ final class StudentHead {
 
   /** dx (rows, Dp) ← ∂L/∂x given ∂L/∂logits; g and V gradients accumulate. */
   void backward(Tensor dLogits, Tensor dx) {
-    long t0 = System.nanoTime();
+    long t0 = Profile.now();
     Backend be = arena.backend();
     dW = arena.get(dW, (long) out * in);
     du = arena.get(du, (long) rows * in);
