@@ -147,11 +147,12 @@ public interface Backend extends AutoCloseable {
   /** x[p, s, k] ← exp(x[p, s, k] − shift[p, k] + offset). */
   void expShifted(Tensor x, Tensor shift, int problems, int samples, int cols, double offset);
 
-  /** x[p, s, k] ← x[p, s, k] / (colsum[p, k] + eps). */
-  void divideColumns(Tensor x, Tensor colsum, int problems, int samples, int cols, double eps);
-
-  /** Each row ← row / (Σ row + eps). */
-  void normalizeRows(Tensor x, int rows, int cols, double eps);
+  /**
+   * One Sinkhorn iteration after the column sums: x[p, s, k] ← x[p, s, k] / (colsum[p, k] + eps)
+   * (column step), then each row x[p, s, :] ← row / (Σ row + eps) (row step); if nextColsum is not
+   * null it receives the column sums of the result (as {@link #columnSum}), for the next iteration.
+   */
+  void sinkhornStep(Tensor x, Tensor colsum, int problems, int samples, int cols, double eps, Tensor nextColsum);
 
   // ---- optimisation -----------------------------------------------------------------------------
   /**

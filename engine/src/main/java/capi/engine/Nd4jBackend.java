@@ -825,32 +825,24 @@ public final class Nd4jBackend implements Backend {
   }
 
   @Override
-  public void divideColumns(Tensor x, Tensor colsum, int problems, int samples, int cols, double eps) {
-    Buf xs = b(x), cs = b(colsum);
-    parallel(problems * samples, 8, (lo, hi, s) -> {
-      double[] a = s.row(0, cols), sum = s.row(1, cols);
-      for (int r = lo; r < hi; r++) {
-        xs.read(r * cols, a, 0, cols, s);
-        cs.read((r / samples) * cols, sum, 0, cols, s);
-        for (int k = 0; k < cols; k++) a[k] /= sum[k] + eps;
-        xs.write(r * cols, a, 0, cols, s);
-      }
-      return 0;
-    });
-  }
-
-  @Override
-  public void normalizeRows(Tensor x, int rows, int cols, double eps) {
-    Buf xs = b(x);
-    parallel(rows, 8, (lo, hi, s) -> {
-      double[] a = s.row(0, cols);
-      for (int r = lo; r < hi; r++) {
-        xs.read(r * cols, a, 0, cols, s);
-        double sum = 0;
-        for (int c = 0; c < cols; c++) sum += a[c];
-        double den = sum + eps;
-        for (int c = 0; c < cols; c++) a[c] /= den;
-        xs.write(r * cols, a, 0, cols, s);
+  public void sinkhornStep(Tensor x, Tensor colsum, int problems, int samples, int cols, double eps, Tensor nextColsum) {
+    Buf xs = b(x), cs = b(colsum), ns = nextColsum == null ? null : b(nextColsum);
+    // one sweep per position: the next column sums are local to it, so positions split over threads
+    parallel(problems, 1, (lo, hi, s) -> {
+      double[] a = s.row(0, cols), sum = s.row(1, cols), next = s.row(2, cols);
+      for (int p = lo; p < hi; p++) {
+        cs.read(p * cols, sum, 0, cols, s);
+        java.util.Arrays.fill(next, 0, cols, 0);
+        for (int smp = 0; smp < samples; smp++) {
+          int r = p * samples + smp;
+          xs.read(r * cols, a, 0, cols, s);
+          double rowSum = 0;
+          for (int k = 0; k < cols; k++) rowSum += a[k] /= sum[k] + eps;
+          double den = rowSum + eps;
+          for (int k = 0; k < cols; k++) next[k] += a[k] /= den;
+          xs.write(r * cols, a, 0, cols, s);
+        }
+        if (ns != null) ns.write(p * cols, next, 0, cols, s);
       }
       return 0;
     });

@@ -16,6 +16,7 @@ final class Sinkhorn {
   static final double EXP_OFFSET = 50;
   private final Arena arena;
   private Tensor stat; // (N, K) column max or sums
+  private Tensor next; // (N, K) the next iteration's column sums
   private ByteBuffer exchange;
   private float[] host;
 
@@ -28,14 +29,21 @@ final class Sinkhorn {
     long t0 = Profile.now();
     Backend be = arena.backend();
     stat = arena.get(stat, (long) positions * k);
+    next = arena.get(next, (long) positions * k);
     be.columnMax(s, positions, samples, k, stat);
     reduce(stat, reducer, true);
     be.expShifted(s, stat, positions, samples, k, EXP_OFFSET);
+    be.columnSum(s, positions, samples, k, stat);
     for (int i = 0; i < iterations; i++) {
-      be.columnSum(s, positions, samples, k, stat);
       reduce(stat, reducer, false);
-      be.divideColumns(s, stat, positions, samples, k, EPS);
-      be.normalizeRows(s, positions * samples, k, EPS);
+      // column step, row step, and the local column sums of the next iteration in one sweep
+      boolean last = i == iterations - 1;
+      be.sinkhornStep(s, stat, positions, samples, k, EPS, last ? null : next);
+      Tensor t = stat;
+      if (!last) {
+        stat = next;
+        next = t;
+      }
     }
     arena.profile().add(Profile.Kind.SINKHORN, false, t0);
   }

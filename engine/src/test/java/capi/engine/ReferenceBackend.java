@@ -423,7 +423,7 @@ final class ReferenceBackend implements Backend {
   }
 
   @Override
-  public void divideColumns(Tensor x, Tensor colsum, int problems, int samples, int cols, double eps) {
+  public void sinkhornStep(Tensor x, Tensor colsum, int problems, int samples, int cols, double eps, Tensor nextColsum) {
     for (int p = 0; p < problems; p++) {
       for (int s = 0; s < samples; s++) {
         for (int k = 0; k < cols; k++) {
@@ -432,15 +432,12 @@ final class ReferenceBackend implements Backend {
         }
       }
     }
-  }
-
-  @Override
-  public void normalizeRows(Tensor x, int rows, int cols, double eps) {
-    for (int i = 0; i < rows; i++) {
-      double s = 0;
-      for (int c = 0; c < cols; c++) s += r(x).get((long) i * cols + c);
-      for (int c = 0; c < cols; c++) r(x).set((long) i * cols + c, r(x).get((long) i * cols + c) / (s + eps));
+    for (int i = 0; i < problems * samples; i++) {
+      double sum = 0;
+      for (int c = 0; c < cols; c++) sum += r(x).get((long) i * cols + c);
+      for (int c = 0; c < cols; c++) r(x).set((long) i * cols + c, r(x).get((long) i * cols + c) / (sum + eps));
     }
+    if (nextColsum != null) columnSum(x, problems, samples, cols, nextColsum);
   }
 
   @Override
