@@ -95,7 +95,9 @@ public final class TrainingRun {
     int minNodes = cluster == null ? 1 : config.getInt("capi.cluster.min-nodes");
     BatchSource source = BatchSource.fromConfig(config);
     CheckpointStore store = new CheckpointStore(runDir.checkpoints(), train.keepCheckpoints(), LOG::warn);
-    long startStep = store.latestValid().map(CheckpointStore.Checkpoint::step).orElse(0L);
+    // Where the progress display starts; the coordinator loads (and warns about damage) itself.
+    long startStep = new CheckpointStore(runDir.checkpoints(), train.keepCheckpoints(), w -> {}).latestValid()
+        .map(CheckpointStore.Checkpoint::step).orElse(0L);
 
     CapiMetrics metrics = new CapiMetrics();
     metrics.skippedImages(DataCounters::skippedImages);

@@ -32,5 +32,14 @@ class ResumeTest {
       assertEquals(a, b, field + " of the resumed run");
     }
     assertTrue(Files.exists(split.resolve("checkpoints/step-00000008/manifest.json")));
+
+    // A damaged newest checkpoint: resume warns, falls back to step 4 and computes 5..8 again, identically.
+    Path model = split.resolve("checkpoints/step-00000008/model.safetensors");
+    byte[] bytes = Files.readAllBytes(model);
+    bytes[bytes.length - 5] ^= 0x5A;
+    Files.write(model, bytes);
+    assertEquals(0, Main.execute(SmallRuns.args("resume", List.of(split.toString(), "--steps", "8"))));
+    assertEquals(SmallRuns.metric(whole, "loss_capi"), SmallRuns.metric(split, "loss_capi"),
+        "after falling back past a damaged checkpoint");
   }
 }
