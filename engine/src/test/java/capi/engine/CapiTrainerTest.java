@@ -31,7 +31,7 @@ class CapiTrainerTest {
 
   @Test
   void dropPathIsKeyedByTheSeedOnly() {
-    StepInput in = Batches.random(MODEL, 5, 1);
+    StepInput in = StepBenchmark.synthetic(MODEL, 5, 1);
     try (CapiTrainer a = CapiTrainer.create(MODEL, OPTIM, 3, 1); CapiTrainer b = CapiTrainer.create(MODEL, OPTIM, 3, 1)) {
       double la = step(a, in, 42);
       assertEquals(la, step(b, in, 42));
@@ -50,7 +50,7 @@ class CapiTrainerTest {
 
   @Test
   void applyUsesTheGradientsAsReducedInPlace() {
-    StepInput in = Batches.random(MODEL, 4, 2);
+    StepInput in = StepBenchmark.synthetic(MODEL, 4, 2);
     try (CapiTrainer t = CapiTrainer.create(MODEL, OPTIM, 3, 1)) {
       step(t, in, 1);
       double norm = t.gradientNorm();
@@ -66,7 +66,7 @@ class CapiTrainerTest {
 
   @Test
   void stateRoundTripIsBitIdentical() {
-    StepInput in = Batches.random(MODEL, 4, 3);
+    StepInput in = StepBenchmark.synthetic(MODEL, 4, 3);
     try (CapiTrainer a = CapiTrainer.create(MODEL, OPTIM, 3, 1); CapiTrainer b = CapiTrainer.create(MODEL, OPTIM, 9, 1)) {
       step(a, in, 1);
       a.apply(1e-3, 0.99, 5e-4);
@@ -99,7 +99,7 @@ class CapiTrainerTest {
   /** Activations are allocated for the first step and reused: backend memory does not grow. */
   @Test
   void backendMemoryIsFlatOverSteps() {
-    StepInput[] ins = {Batches.random(MODEL, 4, 6), Batches.random(MODEL, 4, 7)};
+    StepInput[] ins = {StepBenchmark.synthetic(MODEL, 4, 6), StepBenchmark.synthetic(MODEL, 4, 7)};
     try (CapiTrainer t = CapiTrainer.create(MODEL, OPTIM, 3, 1)) {
       step(t, ins[0], 0);
       t.apply(1e-3, 0.99, 5e-4);
@@ -115,7 +115,7 @@ class CapiTrainerTest {
 
   @Test
   void evalForwardShapes() {
-    StepInput in = Batches.random(MODEL, 3, 4);
+    StepInput in = StepBenchmark.synthetic(MODEL, 3, 4);
     try (CapiTrainer t = CapiTrainer.create(MODEL, OPTIM, 3, 1)) {
       EvalOutput e = t.evalForward(in.images(), 3);
       assertArrayEquals(new int[] {3, 8}, e.globalRepr().shape());
@@ -130,7 +130,7 @@ class CapiTrainerTest {
   @Test
   void stepsAnyAllowedShape() {
     ModelConfig wide = new ModelConfig(8, 20, 1, 4, 8, 2, 1, 16, 4, 1, 0, 6, 0.5, 0.6, 0.5, 0.12, 0.06, 0.12, 3, "float32");
-    StepInput in = Batches.random(wide, 3, 8);
+    StepInput in = StepBenchmark.synthetic(wide, 3, 8);
     try (CapiTrainer t = CapiTrainer.create(wide, OPTIM, 3, 2)) {
       double loss = step(t, in, 1);
       t.apply(1e-3, 0.99, 5e-4);
@@ -144,7 +144,7 @@ class CapiTrainerTest {
 
   @Test
   void targetsAreDistributionsAndTheirEntropyIsBounded() {
-    StepInput in = Batches.random(MODEL, 6, 5);
+    StepInput in = StepBenchmark.synthetic(MODEL, 6, 5);
     try (CapiTrainer t = CapiTrainer.create(MODEL, OPTIM, 3, 1)) {
       step(t, in, 1);
       double h = t.targetEntropy();
