@@ -11,7 +11,11 @@ import java.util.List;
 final class Arena implements AutoCloseable {
   private final Backend backend;
   private final List<Tensor> owned = new ArrayList<>();
+  private final java.util.Map<Slot, Tensor> slots = new java.util.HashMap<>();
   private final Profile profile;
+
+  /** A named buffer of a scope: a layer, or several layers that never need their buffers at once. */
+  private record Slot(Object scope, String name) {}
 
   Arena(Backend backend, Profile profile) {
     this.backend = backend;
@@ -38,9 +42,22 @@ final class Arena implements AutoCloseable {
     return t;
   }
 
+  /**
+   * The buffer `name` of `scope` with exactly `length` elements (reallocated when the length
+   * changes). Layers that share a scope share their buffers: the teacher's blocks, which keep
+   * nothing for a backward, share one set.
+   */
+  Tensor get(Object scope, String name, long length) {
+    Slot key = new Slot(scope, name);
+    Tensor t = get(slots.get(key), length);
+    slots.put(key, t);
+    return t;
+  }
+
   @Override
   public void close() {
     for (Tensor t : owned) backend.free(t);
     owned.clear();
+    slots.clear();
   }
 }

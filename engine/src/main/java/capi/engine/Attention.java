@@ -15,12 +15,14 @@ final class Attention {
   final int heads;
   final int headDim;
   private final Arena arena;
+  private final Object scope;
   private Tensor qb, kb, vb, probs, ob, cosQ, sinQ, cosK, sinK; // forward state
   private Tensor dO, dP, dq, dk, dv;
   private Tensor x, ctx;
   private int batch, nq, nk;
 
-  Attention(ParamSet ps, String name, int dim, int contextDim, int heads, Arena arena) {
+  /** @param scope buffers shared with other layers of that scope, or null for buffers of its own */
+  Attention(ParamSet ps, String name, int dim, int contextDim, int heads, Arena arena, Object scope) {
     this.dim = dim;
     this.heads = heads;
     this.headDim = dim / heads;
@@ -30,6 +32,7 @@ final class Attention {
     this.proj = new Linear(ps, name + ".proj", dim, dim);
     this.freqs = ps.add(name + ".rope.freqs", 2, headDim);
     this.arena = arena;
+    this.scope = scope != null ? scope : this;
   }
 
   /**
@@ -46,13 +49,13 @@ final class Attention {
     this.nq = nq;
     this.nk = nk;
     int rq = batch * nq, rk = batch * nk;
-    qb = arena.get(qb, (long) rq * dim);
-    kb = arena.get(kb, (long) rk * dim);
-    vb = arena.get(vb, (long) rk * dim);
-    ob = arena.get(ob, (long) rq * dim);
-    probs = arena.get(probs, (long) batch * heads * nq * nk);
-    cosQ = arena.get(cosQ, (long) rq * headDim);
-    sinQ = arena.get(sinQ, (long) rq * headDim);
+    qb = arena.get(scope, "qb", (long) rq * dim);
+    kb = arena.get(scope, "kb", (long) rk * dim);
+    vb = arena.get(scope, "vb", (long) rk * dim);
+    ob = arena.get(scope, "ob", (long) rq * dim);
+    probs = arena.get(scope, "probs", (long) batch * heads * nq * nk);
+    cosQ = arena.get(scope, "cosQ", (long) rq * headDim);
+    sinQ = arena.get(scope, "sinQ", (long) rq * headDim);
     q.forward(be, x, rq, qb);
     k.forward(be, ctx, rk, kb);
     v.forward(be, ctx, rk, vb);
@@ -61,8 +64,8 @@ final class Attention {
       cosK = cosQ;
       sinK = sinQ;
     } else {
-      cosK = arena.get(cosK == cosQ ? null : cosK, (long) rk * headDim);
-      sinK = arena.get(sinK == sinQ ? null : sinK, (long) rk * headDim);
+      cosK = arena.get(scope, "cosK", (long) rk * headDim);
+      sinK = arena.get(scope, "sinK", (long) rk * headDim);
       be.ropeTables(coordsK, freqs.value, rk, headDim, cosK, sinK);
     }
     be.rope(qb, cosQ, sinQ, rq, heads, headDim, false);
@@ -91,11 +94,11 @@ final class Attention {
     long t0 = Profile.now();
     Backend be = arena.backend();
     int rq = batch * nq, rk = batch * nk;
-    dO = arena.get(dO, (long) rq * dim);
-    dP = arena.get(dP, (long) batch * heads * nq * nk);
-    dq = arena.get(dq, (long) rq * dim);
-    dk = arena.get(dk, (long) rk * dim);
-    dv = arena.get(dv, (long) rk * dim);
+    dO = arena.get(scope, "dO", (long) rq * dim);
+    dP = arena.get(scope, "dP", (long) batch * heads * nq * nk);
+    dq = arena.get(scope, "dq", (long) rq * dim);
+    dk = arena.get(scope, "dk", (long) rk * dim);
+    dv = arena.get(scope, "dv", (long) rk * dim);
     proj.backward(be, ob, dy, rq, dO, false);
     double scale = 1 / Math.sqrt(headDim);
     long sp = (long) heads * nq * nk;

@@ -31,23 +31,29 @@ final class Backbone {
   private int queries, depthUsed;
   private Tensor q, qCoords, out, dQ;
 
-  Backbone(ParamSet ps, ModelConfig cfg, Arena arena) {
+  /**
+   * @param forwardOnly the backbone never runs a backward (the teacher): its blocks share one set
+   *     of activation buffers per stack instead of keeping their own
+   */
+  Backbone(ParamSet ps, ModelConfig cfg, Arena arena, boolean forwardOnly) {
     this.cfg = cfg;
     this.arena = arena;
+    Object encoderScope = forwardOnly ? new Object() : null, decoderScope = forwardOnly ? new Object() : null;
     maskToken = ps.add("backbone.mask_token", 1, cfg.predDim());
     registers = ps.add("backbone.registers", 1, cfg.registers(), cfg.dim());
     encoder = new Block[cfg.depth()];
     for (int i = 0; i < encoder.length; i++) {
-      encoder[i] = new Block(ps, "backbone.encoder.blocks." + i, cfg.dim(), cfg.dim(), cfg.heads(), arena);
+      encoder[i] = new Block(ps, "backbone.encoder.blocks." + i, cfg.dim(), cfg.dim(), cfg.heads(), arena, encoderScope);
     }
     decoder = new Block[cfg.predDepth()];
     for (int i = 0; i < decoder.length; i++) {
-      decoder[i] = new Block(ps, "backbone.decoder.blocks." + i, cfg.predDim(), cfg.dim(), cfg.predHeads(), arena);
+      decoder[i] = new Block(ps, "backbone.decoder.blocks." + i, cfg.predDim(), cfg.dim(), cfg.predHeads(), arena,
+          decoderScope);
     }
     patchWeight = ps.add("backbone.patch_embed.weight", cfg.dim(), cfg.inChannels(), cfg.patchSize(), cfg.patchSize());
     patchBias = ps.add("backbone.patch_embed.bias", cfg.dim());
-    encNorm = new RmsNorm(ps, null, cfg.dim(), arena);
-    decNorm = new RmsNorm(ps, null, cfg.predDim(), arena);
+    encNorm = new RmsNorm(ps, null, cfg.dim(), arena, null);
+    decNorm = new RmsNorm(ps, null, cfg.predDim(), arena, null);
     grid = Coordinates.grid(cfg.gridH(), cfg.gridW());
     patchLen = cfg.inChannels() * cfg.patchSize() * cfg.patchSize();
   }

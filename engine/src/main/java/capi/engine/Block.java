@@ -14,26 +14,37 @@ final class Block {
   final Mlp mlp;
   final int dim;
   private final Arena arena;
-  private final Branch b1 = new Branch();
-  private final Branch b2 = new Branch();
+  private final Object scope;
+  private final Branch b1 = new Branch("b1");
+  private final Branch b2 = new Branch("b2");
   private Tensor coordsS, ctxS, ctxCoordsS, dctxS;
   private int batch, tokens, ctxTokens, ctxDim;
   private boolean cross;
 
   /** Per-branch state: the kept samples, their input, normed input, output and gradients. */
   private static final class Branch {
+    final String name;
     int[] keep;
     double scale;
     Tensor in, normed, out, dOut, dNormed, dIn;
+
+    Branch(String name) {
+      this.name = name;
+    }
   }
 
-  Block(ParamSet ps, String name, int dim, int contextDim, int heads, Arena arena) {
+  /**
+   * @param scope null: the block and its layers keep buffers of their own (needed for a backward);
+   *     otherwise all blocks given this scope share one set (a forward-only stack: the teacher)
+   */
+  Block(ParamSet ps, String name, int dim, int contextDim, int heads, Arena arena, Object scope) {
     this.dim = dim;
-    this.norm1 = new RmsNorm(ps, name + ".residual1.norm", dim, arena);
-    this.attn = new Attention(ps, name + ".residual1.fn", dim, contextDim, heads, arena);
-    this.norm2 = new RmsNorm(ps, name + ".residual2.norm", dim, arena);
-    this.mlp = new Mlp(ps, name + ".residual2.fn", dim, arena);
+    this.norm1 = new RmsNorm(ps, name + ".residual1.norm", dim, arena, scope);
+    this.attn = new Attention(ps, name + ".residual1.fn", dim, contextDim, heads, arena, scope);
+    this.norm2 = new RmsNorm(ps, name + ".residual2.norm", dim, arena, scope);
+    this.mlp = new Mlp(ps, name + ".residual2.fn", dim, arena, scope);
     this.arena = arena;
+    this.scope = scope != null ? scope : this;
   }
 
   /**
@@ -51,11 +62,11 @@ final class Block {
     // branch 1: attention
     start(b1, x, dropRate, rng);
     int n = b1.keep.length;
-    coordsS = arena.get(coordsS, (long) n * tokens * 2);
+    coordsS = arena.get(scope, "coordsS", (long) n * tokens * 2);
     be.gatherRows(coords, b1.keep, tokens * 2, coordsS);
     if (cross) {
-      ctxS = arena.get(ctxS, (long) n * ctxTokens * ctxDim);
-      ctxCoordsS = arena.get(ctxCoordsS, (long) n * ctxTokens * 2);
+      ctxS = arena.get(scope, "ctxS", (long) n * ctxTokens * ctxDim);
+      ctxCoordsS = arena.get(scope, "ctxCoordsS", (long) n * ctxTokens * 2);
       be.gatherRows(ctx, b1.keep, ctxTokens * ctxDim, ctxS);
       be.gatherRows(ctxCoords, b1.keep, ctxTokens * 2, ctxCoordsS);
       attn.forward(b1.normed, coordsS, ctxS, ctxCoordsS, n, tokens, ctxTokens, b1.out);
@@ -87,9 +98,9 @@ final class Block {
     br.keep = DropPath.keep(batch, dropRate, rng);
     br.scale = (double) batch / br.keep.length;
     long size = (long) br.keep.length * tokens * dim;
-    br.in = arena.get(br.in, size);
-    br.normed = arena.get(br.normed, size);
-    br.out = arena.get(br.out, size);
+    br.in = arena.get(scope, br.name + ".in", size);
+    br.normed = arena.get(scope, br.name + ".normed", size);
+    br.out = arena.get(scope, br.name + ".out", size);
     gather(br, x, br.in);
     (br == b1 ? norm1 : norm2).forward(br.in, br.keep.length * tokens, br.normed);
   }
@@ -106,7 +117,7 @@ final class Block {
     int n = b1.keep.length;
     be.fill(b1.dNormed, 0);
     if (cross) {
-      dctxS = arena.get(dctxS, (long) n * ctxTokens * ctxDim);
+      dctxS = arena.get(scope, "dctxS", (long) n * ctxTokens * ctxDim);
       be.fill(dctxS, 0);
       attn.backward(b1.dOut, b1.dNormed, dctxS);
       be.scatterAddRows(dctxS, b1.keep, ctxTokens * ctxDim, 1, dctx);
@@ -119,9 +130,9 @@ final class Block {
   private void prepareBackward(Branch br, Tensor dx) {
     Backend be = arena.backend();
     long size = (long) br.keep.length * tokens * dim;
-    br.dOut = arena.get(br.dOut, size);
-    br.dNormed = arena.get(br.dNormed, size);
-    br.dIn = arena.get(br.dIn, size);
+    br.dOut = arena.get(scope, br.name + ".dOut", size);
+    br.dNormed = arena.get(scope, br.name + ".dNormed", size);
+    br.dIn = arena.get(scope, br.name + ".dIn", size);
     gather(br, dx, br.dOut);
     be.scale(br.dOut, br.scale);
   }

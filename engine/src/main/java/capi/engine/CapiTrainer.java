@@ -54,9 +54,9 @@ public final class CapiTrainer implements AutoCloseable {
     this.be = be;
     studentArena = new Arena(be, profile);
     teacherArena = new Arena(be, profile);
-    studentBackbone = new Backbone(student, cfg, studentArena);
+    studentBackbone = new Backbone(student, cfg, studentArena, false);
     studentHead = new StudentHead(student, cfg.predDim(), cfg.prototypes(), studentArena);
-    teacherBackbone = new Backbone(teacher, cfg, teacherArena);
+    teacherBackbone = new Backbone(teacher, cfg, teacherArena, true);
     new StudentHead(teacher, cfg.predDim(), cfg.prototypes(), teacherArena); // the EMA head: kept, unused
     clusteringHead = new ClusteringHead(clustering, cfg.dim(), cfg.prototypes(), teacherArena);
     sinkhorn = new Sinkhorn(teacherArena);

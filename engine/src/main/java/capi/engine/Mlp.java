@@ -5,16 +5,19 @@ final class Mlp {
   final Linear fc1;
   final Linear fc2;
   private final Arena arena;
+  private final Object scope;
   private Tensor pre; // (rows, 4D) before the GELU
   private Tensor act; // (rows, 4D) after it
   private Tensor dAct;
   private Tensor x; // the input of the last forward
   private int rows;
 
-  Mlp(ParamSet ps, String name, int dim, Arena arena) {
+  /** @param scope buffers shared with other layers of that scope, or null for buffers of its own */
+  Mlp(ParamSet ps, String name, int dim, Arena arena, Object scope) {
     this.fc1 = new Linear(ps, name + ".fc1", dim, 4 * dim);
     this.fc2 = new Linear(ps, name + ".fc2", 4 * dim, dim);
     this.arena = arena;
+    this.scope = scope != null ? scope : this;
   }
 
   /** y (rows, D) ← MLP(x); x must stay untouched until the backward. */
@@ -23,8 +26,8 @@ final class Mlp {
     Backend be = arena.backend();
     this.x = x;
     this.rows = rows;
-    pre = arena.get(pre, (long) rows * fc1.out);
-    act = arena.get(act, (long) rows * fc1.out);
+    pre = arena.get(scope, "pre", (long) rows * fc1.out);
+    act = arena.get(scope, "act", (long) rows * fc1.out);
     fc1.forward(be, x, rows, pre);
     be.gelu(pre, act);
     fc2.forward(be, act, rows, y);
@@ -35,7 +38,7 @@ final class Mlp {
   void backward(Tensor dy, Tensor dx) {
     long t0 = Profile.now();
     Backend be = arena.backend();
-    dAct = arena.get(dAct, (long) rows * fc1.out);
+    dAct = arena.get(scope, "dAct", (long) rows * fc1.out);
     fc2.backward(be, act, dy, rows, dAct, false);
     be.geluBackward(pre, dAct, dAct);
     fc1.backward(be, x, dAct, rows, dx, false);

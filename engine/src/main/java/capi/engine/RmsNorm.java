@@ -6,18 +6,21 @@ final class RmsNorm {
   final Param weight; // null: no affine weight
   final int dim;
   private final Arena arena;
+  private final Object scope; // whose buffers these are (see Arena#get(Object, String, long))
   private Tensor rstd; // (rows)
 
-  RmsNorm(ParamSet ps, String name, int dim, Arena arena) {
+  /** @param scope buffers shared with other layers of that scope, or null for buffers of its own */
+  RmsNorm(ParamSet ps, String name, int dim, Arena arena, Object scope) {
     this.weight = name == null ? null : ps.add(name + ".weight", dim);
     this.dim = dim;
     this.arena = arena;
+    this.scope = scope != null ? scope : this;
   }
 
   /** y (rows, dim) ← RMSNorm(x); keeps 1/rms for the backward. */
   void forward(Tensor x, int rows, Tensor y) {
     long t0 = Profile.now();
-    rstd = arena.get(rstd, rows);
+    rstd = arena.get(scope, "rstd", rows);
     arena.backend().rmsNorm(x, weight == null ? null : weight.value, rows, dim, EPS, y, rstd);
     arena.profile().add(Profile.Kind.NORM, false, t0);
   }

@@ -49,7 +49,7 @@ class GradientCheckTest {
   void rmsNormWithAndWithoutGain() {
     for (boolean gain : new boolean[] {true, false}) {
       ParamSet ps = new ParamSet();
-      RmsNorm norm = new RmsNorm(ps, gain ? "n" : null, 6, arena);
+      RmsNorm norm = new RmsNorm(ps, gain ? "n" : null, 6, arena, null);
       ps.allocate(be, true);
       randomize(ps.values(), 1);
       Tensor x = random(3 * 6), y = arena.get(null, 18), r = random(18), dx = arena.get(null, 18);
@@ -67,7 +67,7 @@ class GradientCheckTest {
   @Test
   void mlpWithExactGelu() {
     ParamSet ps = new ParamSet();
-    Mlp mlp = new Mlp(ps, "m", 4, arena);
+    Mlp mlp = new Mlp(ps, "m", 4, arena, null);
     ps.allocate(be, true);
     randomize(ps.values(), 1);
     Tensor x = random(5 * 4), y = arena.get(null, 20), r = random(20), dx = arena.get(null, 20);
@@ -84,7 +84,7 @@ class GradientCheckTest {
   @Test
   void selfAttentionWithRope() {
     ParamSet ps = new ParamSet();
-    Attention attn = new Attention(ps, "a", 8, 8, 2, arena);
+    Attention attn = new Attention(ps, "a", 8, 8, 2, arena, null);
     ps.allocate(be, true);
     randomize(ps.values(), 0.5);
     be.upload(Init.ropeFreqs(4), 0, attn.freqs.value, 0, 8);
@@ -104,7 +104,7 @@ class GradientCheckTest {
   @Test
   void crossAttentionWithContextWidth() {
     ParamSet ps = new ParamSet();
-    Attention attn = new Attention(ps, "a", 12, 8, 3, arena);
+    Attention attn = new Attention(ps, "a", 12, 8, 3, arena, null);
     ps.allocate(be, true);
     randomize(ps.values(), 0.5);
     be.upload(Init.ropeFreqs(4), 0, attn.freqs.value, 0, 8);
@@ -128,7 +128,7 @@ class GradientCheckTest {
     for (boolean cross : new boolean[] {false, true}) {
       ParamSet ps = new ParamSet();
       int d = 8, dc = cross ? 4 : 8, b = 4, t = 3, tk = 5;
-      Block blk = new Block(ps, "b", d, dc, 2, arena);
+      Block blk = new Block(ps, "b", d, dc, 2, arena, null);
       ps.allocate(be, true);
       randomize(ps.values(), 0.5);
       be.upload(Init.ropeFreqs(4), 0, blk.attn.freqs.value, 0, 8);
@@ -156,7 +156,7 @@ class GradientCheckTest {
     // 8×12 image with 2 channels: a 2×3 grid; predictor wider than the encoder; drop path on
     ModelConfig cfg = new ModelConfig(8, 12, 2, 4, 8, 2, 2, 12, 3, 2, 4, 5, 0.3, 0.5, 0.67, 0.12, 0.06, 0.12, 3, "float64");
     ParamSet ps = new ParamSet();
-    Backbone bb = new Backbone(ps, cfg, arena);
+    Backbone bb = new Backbone(ps, cfg, arena, false);
     ps.allocate(be, true);
     Init.model(be, ps, new Random(1));
     int b = 3;
