@@ -18,7 +18,7 @@ class EvalConfigTest {
     assertEquals("fashion-mnist", e.dataset());
     assertEquals(20, e.knnK());
     assertEquals(0.07, e.knnTemperature());
-    assertArrayEquals(new double[] {1e-3, 3e-3, 1e-2}, e.linearLearningRates());
+    assertArrayEquals(new double[] {1e-3, 1e-2, 1e-1}, e.linearLearningRates());
     assertEquals(0.1, e.holdoutFraction());
     assertEquals(42, e.seed());
   }
