@@ -3,6 +3,7 @@ package capi.actors;
 import capi.collective.AeronNode;
 import capi.config.CollectiveConfig;
 import capi.config.DataConfig;
+import capi.config.EvalConfig;
 import capi.config.ModelConfig;
 import capi.config.MonitoringConfig;
 import capi.config.OptimConfig;
@@ -108,7 +109,7 @@ public final class TrainingRun {
     try (MetricsServer server = startMetrics(metrics, monitoring);
         ConsoleProgress progress = ConsoleProgress.forTraining(train.steps(), startStep, monitoring.progressInterval());
         AeronNode aeron = ring ? AeronNode.start(collective, "node-" + ProcessHandle.current().pid()) : null) {
-      long evalEvery = config.getLong("capi.eval.every-steps");
+      long evalEvery = EvalConfig.from(config).everySteps();
       if (evalEvery > train.steps()) evalEvery = 0; // a run shorter than the interval is never evaluated
       Evaluator evaluator = evalEvery > 0
           ? Evaluator.fromConfig(config, Probe.ALL, true, train.effectiveThreadsPerWorker()) : null;

@@ -2,6 +2,7 @@ package capi.cli;
 
 import capi.config.CollectiveConfig;
 import capi.config.DataConfig;
+import capi.config.EvalConfig;
 import capi.config.ModelConfig;
 import capi.config.MonitoringConfig;
 import capi.config.OptimConfig;
@@ -19,5 +20,6 @@ final class Validation {
     DataConfig.from(c);
     CollectiveConfig.from(c);
     MonitoringConfig.from(c);
+    EvalConfig.from(c);
   }
 }
