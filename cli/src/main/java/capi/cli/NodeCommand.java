@@ -31,41 +31,21 @@ public final class NodeCommand implements Callable<Integer> {
   @Option(names = "--port", description = "This node's cluster port (capi.cluster.port).")
   Integer port;
 
-  @Option(names = "--workers", description = "Workers on this node.")
-  Integer workers;
-
-  @Option(names = "--run-dir", description = "The run directory, shared by all nodes.")
-  String runDir;
-
-  @Option(names = "--preset") String preset;
-  @Option(names = "--dataset") String dataset;
-  @Option(names = "--steps") Long steps;
-  @Option(names = "--batch-size") Integer batchSize;
-  @Option(names = "--checkpoint-every") Long checkpointEvery;
-  @Option(names = "--seed") Long seed;
-  @Option(names = "--metrics-port") Integer metricsPort;
+  @Mixin RunOptions run;
 
   @Override
   public Integer call() throws Exception {
-    Map<String, String> o = new LinkedHashMap<>();
-    TrainCommand.put(o, "capi.cluster.port", port);
-    TrainCommand.put(o, "capi.train.workers", workers);
-    TrainCommand.put(o, "capi.train.run-dir", runDir);
-    TrainCommand.put(o, "capi.data.dataset", dataset);
-    TrainCommand.put(o, "capi.train.steps", steps);
-    TrainCommand.put(o, "capi.train.batch-size", batchSize);
-    TrainCommand.put(o, "capi.train.checkpoint-every", checkpointEvery);
-    TrainCommand.put(o, "capi.train.seed", seed);
-    TrainCommand.put(o, "capi.monitoring.metrics-port", metricsPort);
+    Map<String, String> o = run.overrides();
+    RunOptions.put(o, "capi.cluster.port", port);
     // Nodes have a media driver each: their ranks talk over UDP unless told otherwise.
     if (!common.overrides.containsKey("capi.collective.channel")) o.put("capi.collective.channel", "udp");
-    Config config = common.load(preset, o);
+    Config config = common.load(run.preset, o);
     Validation.all(config);
     RunDirectory dir = RunDirectory.createOrOpen(config.getString("capi.train.run-dir"), config);
-    Config run = ConfigFactory.parseMap(nodeLocal(config)).withFallback(dir.savedConfig()).resolve();
+    Config resolved = ConfigFactory.parseMap(nodeLocal(config)).withFallback(dir.savedConfig()).resolve();
     ClusterSettings cluster = new ClusterSettings(
         config.getString("capi.cluster.host"), config.getInt("capi.cluster.port"), seedNodes);
-    RunResult r = TrainingRun.run(run, dir, cluster);
+    RunResult r = TrainingRun.run(resolved, dir, cluster);
     return r.ok() && !r.hasFinalLine() ? Main.EXIT_OK : TrainCommand.report(r);
   }
 

@@ -28,7 +28,7 @@ public final class ResumeCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     RunDirectory dir = RunDirectory.open(runDir);
     Map<String, String> o = new LinkedHashMap<>(common.overrides);
-    TrainCommand.put(o, "capi.train.steps", steps);
+    RunOptions.put(o, "capi.train.steps", steps);
     Config config = ConfigFactory.parseMap(o).withFallback(dir.savedConfig()).resolve();
     Validation.all(config);
     if (!o.isEmpty()) dir.saveConfig(config);

@@ -1,0 +1,53 @@
+package capi.cli;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+import picocli.CommandLine.Option;
+
+/** The options of a training run that `capi train` and `capi node` share, as configuration overrides. */
+public final class RunOptions {
+  @Option(names = "--preset", description = "Model preset: tiny (default), vit-s, vit-b, vit-l.")
+  String preset;
+
+  @Option(names = "--dataset", description = "Dataset SPEC (default fashion-mnist).")
+  String dataset;
+
+  @Option(names = "--run-dir", description = "Run directory (train: default runs/<timestamp>; node: shared by all nodes).")
+  String runDir;
+
+  @Option(names = "--steps", description = "Steps of the run.")
+  Long steps;
+
+  @Option(names = "--workers", description = "Workers on this machine.")
+  Integer workers;
+
+  @Option(names = "--batch-size", description = "Global batch of one step.")
+  Integer batchSize;
+
+  @Option(names = "--checkpoint-every", description = "Checkpoint every N steps.")
+  Long checkpointEvery;
+
+  @Option(names = "--seed", description = "Seed of every random generator.")
+  Long seed;
+
+  @Option(names = "--metrics-port", description = "Prometheus port (0 = any free port).")
+  Integer metricsPort;
+
+  /** The given options as HOCON overrides (options not given are absent). */
+  Map<String, String> overrides() {
+    Map<String, String> o = new LinkedHashMap<>();
+    put(o, "capi.data.dataset", dataset);
+    put(o, "capi.train.run-dir", runDir);
+    put(o, "capi.train.steps", steps);
+    put(o, "capi.train.workers", workers);
+    put(o, "capi.train.batch-size", batchSize);
+    put(o, "capi.train.checkpoint-every", checkpointEvery);
+    put(o, "capi.train.seed", seed);
+    put(o, "capi.monitoring.metrics-port", metricsPort);
+    return o;
+  }
+
+  static void put(Map<String, String> overrides, String key, Object value) {
+    if (value != null) overrides.put(key, value.toString());
+  }
+}
