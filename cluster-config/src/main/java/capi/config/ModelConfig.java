@@ -38,9 +38,9 @@ public record ModelConfig(
     check(registers % 4 == 0, "capi.model.registers", registers, "must be a multiple of 4 (edge coordinates)");
     // the fields are not assigned yet in a compact constructor: derive the counts from the arguments
     int n = (imageHeight / patchSize) * (imageWidth / patchSize);
-    int masked = (int) Math.floor(n * maskRatio);
+    int masked = maskedOf(n, maskRatio);
     check(n - masked >= 1, "capi.model.mask-ratio", maskRatio, "leaves no visible patch");
-    check((int) Math.floor(masked * predictionSubsampling) >= 1, "capi.model.prediction-subsampling",
+    check(predictedOf(masked, predictionSubsampling) >= 1, "capi.model.prediction-subsampling",
         predictionSubsampling, "predicts no patch");
     check(precision.equals("float32") || precision.equals("float64"), "capi.model.precision", precision, "must be float32 or float64");
   }
@@ -99,7 +99,17 @@ public record ModelConfig(
 
   /** M = floor(N · mask-ratio) masked patches per image. */
   public int masked() {
-    return (int) Math.floor(patches() * maskRatio);
+    return maskedOf(patches(), maskRatio);
+  }
+
+  /** M = floor(N · mask-ratio), as the reference's int(n_tokens * mask_ratio) (CAPI_SPEC.md §2). */
+  public static int maskedOf(int patches, double maskRatio) {
+    return (int) Math.floor(patches * maskRatio);
+  }
+
+  /** P = floor(M · prediction-subsampling) (CAPI_SPEC.md §2). */
+  public static int predictedOf(int masked, double predictionSubsampling) {
+    return (int) Math.floor(masked * predictionSubsampling);
   }
 
   /** V = N − M visible patches per image. */
@@ -109,7 +119,7 @@ public record ModelConfig(
 
   /** P = floor(M · prediction-subsampling) predicted patches per image. */
   public int predicted() {
-    return (int) Math.floor(masked() * predictionSubsampling);
+    return predictedOf(masked(), predictionSubsampling);
   }
 
   private static void check(boolean ok, String key, Object value, String allowed) {

@@ -45,7 +45,7 @@ public record BatchShape(
 
   /** M = floor(N·maskRatio), as the reference's int(n_tokens * mask_ratio). */
   public int masked() {
-    return (int) (patches() * maskRatio);
+    return ModelConfig.maskedOf(patches(), maskRatio);
   }
 
   /** V = N − M. */
@@ -55,7 +55,7 @@ public record BatchShape(
 
   /** P = floor(M·predictionSubsampling). */
   public int predicted() {
-    return (int) (masked() * predictionSubsampling);
+    return ModelConfig.predictedOf(masked(), predictionSubsampling);
   }
 
   /** Floats of one image: C·H·W. */
