@@ -7,6 +7,8 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.HelpCommand;
+import picocli.CommandLine.ScopeType;
 
 /**
  * The `capi` command (shared/docs/CLI.md). Exit status: 0 success; 2 bad usage, configuration or
@@ -16,6 +18,7 @@ import picocli.CommandLine.Command;
 @Command(
     name = "capi",
     mixinStandardHelpOptions = true,
+    scope = ScopeType.INHERIT, // every subcommand gets --help and --version
     version = "capi 0.1.0",
     description = "CAPI pretraining of vision transformers on the JVM.",
     subcommands = {
@@ -25,7 +28,8 @@ import picocli.CommandLine.Command;
       EvalCommand.class,
       BenchCommand.class,
       ParityCommand.class,
-      ExportCommand.class
+      ExportCommand.class,
+      HelpCommand.class
     })
 public final class Main implements Runnable {
   public static final int EXIT_OK = 0;
@@ -88,6 +92,7 @@ public final class Main implements Runnable {
     cmd.setParameterExceptionHandler(
         (e, a) -> {
           System.err.println("capi: " + e.getMessage());
+          System.err.println("Try 'capi --help' or 'capi help COMMAND'.");
           return EXIT_BAD_INPUT;
         });
     return cmd.execute(args);

@@ -44,6 +44,21 @@ class CliErrorsTest {
   }
 
   @Test
+  void everyCommandExplainsItselfWithHelp() {
+    PrintStream old = System.out;
+    ByteArrayOutputStream buf = new ByteArrayOutputStream();
+    System.setOut(new PrintStream(buf, true));
+    int rc;
+    try {
+      rc = Main.execute("train", "--help");
+    } finally {
+      System.setOut(old);
+    }
+    assertEquals(0, rc);
+    assertTrue(buf.toString().contains("--steps"), "train --help lists its options: " + buf);
+  }
+
+  @Test
   void aMetricsPortInUseIsNamed() throws Exception {
     try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
       Path run = tmp.resolve("m");
