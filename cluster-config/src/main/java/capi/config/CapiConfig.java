@@ -103,6 +103,14 @@ public final class CapiConfig {
     }
   }
 
+  public static boolean booleanValue(Config c, String key) {
+    try {
+      return c.getBoolean(key);
+    } catch (ConfigException.WrongType e) {
+      throw BadConfigException.of(key, c.getValue(key).unwrapped(), "must be true or false");
+    }
+  }
+
   /** A number in [min, max]. */
   public static double doubleIn(Config c, String key, double min, double max) {
     double v;

@@ -26,6 +26,7 @@ public record ModelConfig(
     double targetTemp,
     double clusteringTemp,
     int sinkhornIterations,
+    boolean positionwiseSinkhorn,
     String precision) {
 
   public ModelConfig {
@@ -67,6 +68,7 @@ public record ModelConfig(
         CapiConfig.doubleIn(c, m + "target-temp", 1e-6, 100),
         CapiConfig.doubleIn(c, m + "clustering-temp", 1e-6, 100),
         CapiConfig.positiveInt(c, m + "sinkhorn-iterations"),
+        CapiConfig.booleanValue(c, m + "positionwise-sinkhorn"),
         CapiConfig.oneOf(c, m + "precision", "float32", "float64"));
   }
 
@@ -74,14 +76,14 @@ public record ModelConfig(
   public ModelConfig withPrecision(String p) {
     return new ModelConfig(imageHeight, imageWidth, inChannels, patchSize, dim, heads, depth, predDim, predHeads,
         predDepth, registers, prototypes, dropPathRate, maskRatio, predictionSubsampling, studentTemp, targetTemp,
-        clusteringTemp, sinkhornIterations, p);
+        clusteringTemp, sinkhornIterations, positionwiseSinkhorn, p);
   }
 
   /** The same model with another drop-path rate (golden runs and evaluation use 0). */
   public ModelConfig withDropPathRate(double r) {
     return new ModelConfig(imageHeight, imageWidth, inChannels, patchSize, dim, heads, depth, predDim, predHeads,
         predDepth, registers, prototypes, r, maskRatio, predictionSubsampling, studentTemp, targetTemp,
-        clusteringTemp, sinkhornIterations, precision);
+        clusteringTemp, sinkhornIterations, positionwiseSinkhorn, precision);
   }
 
   public int gridH() {

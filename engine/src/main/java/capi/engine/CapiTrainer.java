@@ -134,13 +134,17 @@ public final class CapiTrainer implements AutoCloseable {
     clusterLogits = clusteringHead.forward(tokens, n * batch);
   }
 
-  /** Position-wise Sinkhorn-Knopp of logits/target-temp over the global batch → targets. */
+  /**
+   * Sinkhorn-Knopp of logits/target-temp over the global batch → targets: per position, or over
+   * the (N·B) tokens as one set (the reference's positionwise_sk = False; (N, B, K) is contiguous).
+   */
   public void sinkhorn(Reducer reducer) {
     int n = cfg.patches(), k = cfg.prototypes();
     assignments = teacherArena.get(assignments, (long) n * batch * k);
     be.copy(clusterLogits, assignments);
     be.scale(assignments, 1 / cfg.targetTemp());
-    sinkhorn.run(assignments, n, batch, k, cfg.sinkhornIterations(), reducer);
+    if (cfg.positionwiseSinkhorn()) sinkhorn.run(assignments, n, batch, k, cfg.sinkhornIterations(), reducer);
+    else sinkhorn.run(assignments, 1, n * batch, k, cfg.sinkhornIterations(), reducer);
     // student targets: rows b·N + p of (B, N, K) = rows p·B + b of (N, B, K)
     int[] rows = new int[predictIndices.length];
     for (int i = 0; i < rows.length; i++) rows[i] = (predictIndices[i] % n) * batch + predictIndices[i] / n;

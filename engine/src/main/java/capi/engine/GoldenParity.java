@@ -161,7 +161,7 @@ public final class GoldenParity {
         c.getInt("enc_heads"), c.getInt("enc_depth"), c.getInt("dec_dim"), c.getInt("dec_heads"), c.getInt("dec_depth"),
         c.getInt("registers"), c.getInt("clusters"), 0, c.getDouble("mask_ratio"), c.getDouble("pred_sub"),
         h.getDouble("student_temp"), h.getDouble("target_temp"), h.getDouble("pred_temp"), h.getInt("sk_iters"),
-        precision == Precision.FLOAT64 ? "float64" : "float32");
+        true, precision == Precision.FLOAT64 ? "float64" : "float32");
   }
 
   static OptimConfig optimOf(Config m) {

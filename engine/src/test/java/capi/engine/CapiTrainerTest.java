@@ -19,7 +19,7 @@ import org.junit.jupiter.api.Timeout;
 class CapiTrainerTest {
   // non-square, predictor narrower than the encoder, 8 registers, drop path on
   static final ModelConfig MODEL =
-      new ModelConfig(12, 16, 3, 4, 16, 2, 2, 8, 2, 2, 8, 10, 0.2, 0.5, 0.5, 0.12, 0.06, 0.12, 3, "float32");
+      new ModelConfig(12, 16, 3, 4, 16, 2, 2, 8, 2, 2, 8, 10, 0.2, 0.5, 0.5, 0.12, 0.06, 0.12, 3, true, "float32");
   static final OptimConfig OPTIM = new OptimConfig(1e-3, 0.1, 0.9, 0.95, 1e-8, 0.2, 0.1, 5e-4, 0.01, 0.999, 100, 0.1, 0.8);
 
   private static double step(CapiTrainer t, StepInput in, long seed) {
@@ -129,7 +129,7 @@ class CapiTrainerTest {
   /** Other shapes a configuration allows: no registers, a predictor wider than the encoder, 4 heads. */
   @Test
   void stepsAnyAllowedShape() {
-    ModelConfig wide = new ModelConfig(8, 20, 1, 4, 8, 2, 1, 16, 4, 1, 0, 6, 0.5, 0.6, 0.5, 0.12, 0.06, 0.12, 3, "float32");
+    ModelConfig wide = new ModelConfig(8, 20, 1, 4, 8, 2, 1, 16, 4, 1, 0, 6, 0.5, 0.6, 0.5, 0.12, 0.06, 0.12, 3, true, "float32");
     StepInput in = StepBenchmark.synthetic(wide, 3, 8);
     try (CapiTrainer t = CapiTrainer.create(wide, OPTIM, 3, 2)) {
       double loss = step(t, in, 1);
@@ -149,6 +149,39 @@ class CapiTrainerTest {
       step(t, in, 1);
       double h = t.targetEntropy();
       assertTrue(h >= 0 && h <= Math.log(MODEL.prototypes()) + 1e-6, "entropy " + h);
+    }
+  }
+
+  /**
+   * Position-wise Sinkhorn balances every prototype at every position; the global variant only over
+   * all N·B tokens together (soft targets and 50 iterations, so the marginals are met closely).
+   */
+  @Test
+  void sinkhornBalancesPrototypesPerPositionOrOverAllTokens() {
+    int b = 6, n = MODEL.patches(), k = MODEL.prototypes();
+    StepInput in = StepBenchmark.synthetic(MODEL, b, 5);
+    for (boolean positionwise : new boolean[] {true, false}) {
+      ModelConfig m = new ModelConfig(12, 16, 3, 4, 16, 2, 2, 8, 2, 2, 8, 10, 0, 0.5, 0.5, 0.12, 1.0, 0.12, 50,
+          positionwise, "float64");
+      try (CapiTrainer t = CapiTrainer.create(m, OPTIM, b, 1)) {
+        t.teacherForward(in);
+        t.sinkhorn(Reducer.LOCAL);
+        double[] q = t.probe("teacher/assignments"); // (N, B, K)
+        double perPosition = 0, overall = 0;
+        double[] total = new double[k];
+        for (int p = 0; p < n; p++) {
+          for (int j = 0; j < k; j++) {
+            double mass = 0;
+            for (int i = 0; i < b; i++) mass += q[(p * b + i) * k + j];
+            perPosition = Math.max(perPosition, Math.abs(mass - (double) b / k));
+            total[j] += mass;
+          }
+        }
+        for (double mass : total) overall = Math.max(overall, Math.abs(mass - (double) n * b / k));
+        assertTrue(overall < 1e-3, positionwise + ": every prototype holds N·B/K overall, off by " + overall);
+        if (positionwise) assertTrue(perPosition < 1e-3, "B/K at every position, off by " + perPosition);
+        else assertTrue(perPosition > 0.05, "free to differ between positions, off by only " + perPosition);
+      }
     }
   }
 }
