@@ -1,8 +1,8 @@
 package capi.actors;
 
+import capi.collective.AllReduce;
 import capi.collective.CollectiveException;
 import capi.collective.ReduceOp;
-import capi.collective.RingAllReduce;
 import capi.data.CapiBatch;
 import capi.engine.CapiTrainer;
 import capi.engine.Reducer;
@@ -18,7 +18,7 @@ import java.nio.ByteBuffer;
 final class StepExecutor {
   private final CapiTrainer trainer;
   private final long runSeed;
-  private RingAllReduce ring; // null when alone
+  private AllReduce ring; // null when alone
 
   StepExecutor(CapiTrainer trainer, long runSeed) {
     this.trainer = trainer;
@@ -30,7 +30,7 @@ final class StepExecutor {
   }
 
   /** The ring of the current generation (null for a single worker). */
-  void useRing(RingAllReduce ring) {
+  void useRing(AllReduce ring) {
     this.ring = ring;
   }
 

@@ -1,6 +1,6 @@
 package capi.actors;
 
-import capi.collective.AeronNode;
+import capi.collective.CollectiveNode;
 import capi.config.CollectiveConfig;
 import capi.config.DataConfig;
 import capi.config.EvalConfig;
@@ -36,8 +36,8 @@ import org.slf4j.LoggerFactory;
 /**
  * One node of a training run. Without cluster settings it is a whole run on this machine with K
  * workers (`capi train`, `capi resume`); with them it joins a multi-node cluster (`capi node`).
- * Starts the metrics endpoint, the Aeron media driver, the actor system; blocks until the run ends;
- * releases everything it started.
+ * Starts the metrics endpoint, the collective (shared memory, or a media driver for udp), the
+ * actor system; blocks until the run ends; releases everything it started.
  */
 public final class TrainingRun {
   static final String SYSTEM = "capi";
@@ -108,7 +108,8 @@ public final class TrainingRun {
     boolean ring = cluster != null || train.workers() > 1;
     try (MetricsServer server = startMetrics(metrics, monitoring);
         ConsoleProgress progress = ConsoleProgress.forTraining(train.steps(), startStep, monitoring.progressInterval());
-        AeronNode aeron = ring ? AeronNode.start(collective, "node-" + ProcessHandle.current().pid()) : null) {
+        CollectiveNode collectiveNode =
+            ring ? CollectiveNode.start(collective, "node-" + ProcessHandle.current().pid()) : null) {
       long evalEvery = EvalConfig.from(config).everySteps();
       if (evalEvery > train.steps()) evalEvery = 0; // a run shorter than the interval is never evaluated
       Evaluator evaluator = evalEvery > 0
@@ -119,7 +120,7 @@ public final class TrainingRun {
       List<Worker.Setup> workers = new ArrayList<>();
       for (int i = 0; i < train.workers(); i++) {
         workers.add(new Worker.Setup(model, optim, train.seed(), train.effectiveThreadsPerWorker(), source,
-            data.loaderThreads(), data.prefetch(), aeron, collective, evaluator));
+            data.loaderThreads(), data.prefetch(), collectiveNode, collective, evaluator));
       }
       ActorSystem<Void> system = ActorSystem.create(NodeGuardian.create(spec, workers, cluster != null), SYSTEM,
           pekkoConfig(config, train.workers(), cluster));

@@ -1,7 +1,7 @@
 package capi.actors;
 
-import capi.collective.AeronNode;
-import capi.collective.RingAllReduce;
+import capi.collective.AllReduce;
+import capi.collective.CollectiveNode;
 import capi.config.CollectiveConfig;
 import capi.config.ModelConfig;
 import capi.config.OptimConfig;
@@ -61,9 +61,9 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
 
   private record BatchArrived(DataLoader.Reply reply) implements Command {}
 
-  /** What a worker needs from its node: model, optimiser, data, and the node's Aeron. */
+  /** What a worker needs from its node: model, optimiser, data, and the node's collective. */
   public record Setup(ModelConfig model, OptimConfig optim, long seed, int threads, BatchSource data,
-      int loaderThreads, int prefetch, AeronNode aeron, CollectiveConfig collective, Evaluator evaluator) {}
+      int loaderThreads, int prefetch, CollectiveNode collectiveNode, CollectiveConfig collective, Evaluator evaluator) {}
 
   /** Any direct buffer can be reduced: the ring's bound is only a sanity check. */
   private static final int MAX_REDUCE_FLOATS = Integer.MAX_VALUE / Float.BYTES;
@@ -80,7 +80,7 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
 
   private final Setup setup;
   private StepExecutor executor;
-  private RingAllReduce ring;
+  private AllReduce ring;
   private ActorRef<DataLoader.Command> loader;
   private int generation = -1;
   private int rank;
@@ -126,8 +126,7 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
     closeRing();
     try {
       if (worldSize > 1) {
-        ring = RingAllReduce.join(setup.aeron(), setup.collective(), generation, rank, m.endpoints(),
-            MAX_REDUCE_FLOATS);
+        ring = setup.collectiveNode().join(generation, rank, m.endpoints(), MAX_REDUCE_FLOATS);
       }
       m.replyTo().tell(new Coordinator.RingJoined(generation, rank));
     } catch (RuntimeException e) {

@@ -1,8 +1,8 @@
 package capi.cli;
 
-import capi.collective.AeronNode;
+import capi.collective.AllReduce;
+import capi.collective.CollectiveNode;
 import capi.collective.ReduceOp;
-import capi.collective.RingAllReduce;
 import capi.collective.RingEndpoints;
 import capi.config.CapiConfig;
 import capi.config.CollectiveConfig;
@@ -22,9 +22,10 @@ import java.util.concurrent.Future;
 import org.agrona.concurrent.UnsafeBuffer;
 
 /**
- * `capi bench --what allreduce`: ring all-reduce bandwidth of K workers, over IPC (ranks in this
- * JVM), UDP on 127.0.0.1 with the ranks in this JVM, and UDP with one JVM per rank; and this
- * machine's single-thread memcpy bandwidth as the yardstick. busbw = 2(n-1)/n · bytes / time.
+ * `capi bench --what allreduce`: all-reduce bandwidth of K workers through shared memory (ranks in
+ * this JVM, the default channel), the Aeron ring over IPC (ranks in this JVM), over UDP on
+ * 127.0.0.1 with the ranks in this JVM, and over UDP with one JVM per rank; and this machine's
+ * single-thread memcpy bandwidth as the yardstick. busbw = 2(n-1)/n · bytes / time.
  */
 final class AllReduceBench {
   private static final long MIB = 1 << 20;
@@ -49,12 +50,11 @@ final class AllReduceBench {
     double memcpy = memcpyBytesPerSecond(largest);
     System.out.printf(Locale.ROOT, "memcpy (one thread)  bytes=%d  %.2f GB/s%n", largest, memcpy / 1e9);
 
-    Map<String, String> ipc = new LinkedHashMap<>(options.common.overrides);
-    ipc.put("capi.collective.channel", "ipc");
-    Map<String, String> udp = new LinkedHashMap<>(options.common.overrides);
-    udp.put("capi.collective.channel", "udp");
+    Map<String, String> udp = channel(options, "udp");
     int steps = options.steps == null ? 0 : options.steps;
-    double[] ipcTimes = inThisJvm(collective(options, ipc), workers, sizes, steps);
+    double[] memoryTimes = inThisJvm(collective(options, channel(options, "memory")), workers, sizes, steps);
+    report("memory", workers, sizes, memoryTimes);
+    double[] ipcTimes = inThisJvm(collective(options, channel(options, "ipc")), workers, sizes, steps);
     report("ipc", workers, sizes, ipcTimes);
     double[] udpTimes = inThisJvm(collective(options, udp), workers, sizes, steps);
     report("udp", workers, sizes, udpTimes);
@@ -62,14 +62,15 @@ final class AllReduceBench {
     report("udp, 1 JVM per rank", workers, sizes, udpProcessTimes);
 
     int last = sizes.length - 1;
-    double busbw = busbw(workers, largest, ipcTimes[last]);
+    double busbw = busbw(workers, largest, memoryTimes[last]);
     System.out.printf(Locale.ROOT,
-        "{\"event\":\"bench\",\"what\":\"allreduce\",\"workers\":%d,\"bytes\":%d,\"transport\":\"ipc\","
+        "{\"event\":\"bench\",\"what\":\"allreduce\",\"workers\":%d,\"bytes\":%d,\"transport\":\"memory\","
             + "\"busbw_bytes_per_s\":%.0f,\"algbw_bytes_per_s\":%.0f,\"seconds\":%.6f,"
-            + "\"memcpy_bytes_per_s\":%.0f,\"busbw_over_memcpy\":%.3f,"
+            + "\"memcpy_bytes_per_s\":%.0f,\"busbw_over_memcpy\":%.3f,\"ipc_busbw_bytes_per_s\":%.0f,"
             + "\"udp_busbw_bytes_per_s\":%.0f,\"udp_processes_busbw_bytes_per_s\":%.0f}%n",
-        workers, largest, busbw, largest / ipcTimes[last], ipcTimes[last], memcpy, busbw / memcpy,
-        busbw(workers, largest, udpTimes[last]), busbw(workers, largest, udpProcessTimes[last]));
+        workers, largest, busbw, largest / memoryTimes[last], memoryTimes[last], memcpy, busbw / memcpy,
+        busbw(workers, largest, ipcTimes[last]), busbw(workers, largest, udpTimes[last]),
+        busbw(workers, largest, udpProcessTimes[last]));
     return Main.EXIT_OK;
   }
 
@@ -86,11 +87,17 @@ final class AllReduceBench {
       overrides.put(kv[0], kv[1]);
     }
     CollectiveConfig cfg = CollectiveConfig.from(CapiConfig.load(file, overrides, null));
-    try (AeronNode node = AeronNode.start(cfg, "bench-rank-" + rank);
-        RingAllReduce ring = RingAllReduce.join(node, cfg, rank, RingEndpoints.local(cfg, workers), maxFloats(sizes))) {
+    try (CollectiveNode node = CollectiveNode.start(cfg, "bench-rank-" + rank);
+        AllReduce ring = node.join(0, rank, RingEndpoints.local(cfg, workers), maxFloats(sizes))) {
       timeRank(ring, sizes, steps);
     }
     System.exit(0);
+  }
+
+  private static Map<String, String> channel(BenchCommand options, String channel) {
+    Map<String, String> overrides = new LinkedHashMap<>(options.common.overrides);
+    overrides.put("capi.collective.channel", channel);
+    return overrides;
   }
 
   private static CollectiveConfig collective(BenchCommand options, Map<String, String> overrides) {
@@ -101,12 +108,12 @@ final class AllReduceBench {
   private static double[] inThisJvm(CollectiveConfig cfg, int workers, long[] sizes, int steps) throws Exception {
     List<String> endpoints = RingEndpoints.local(cfg, workers);
     ExecutorService pool = Executors.newFixedThreadPool(workers);
-    try (AeronNode node = AeronNode.start(cfg, "bench")) {
+    try (CollectiveNode node = CollectiveNode.start(cfg, "bench")) {
       List<Future<double[]>> ranks = new ArrayList<>();
       for (int r = 0; r < workers; r++) {
         int rank = r;
         ranks.add(pool.submit(() -> {
-          try (RingAllReduce ring = RingAllReduce.join(node, cfg, rank, endpoints, maxFloats(sizes))) {
+          try (AllReduce ring = node.join(0, rank, endpoints, maxFloats(sizes))) {
             return timeRank(ring, sizes, steps);
           }
         }));
@@ -130,8 +137,8 @@ final class AllReduceBench {
       for (int r = 1; r < workers; r++) peers.add(startPeer(options, overrides, r, workers, steps, sizes));
       CollectiveConfig cfg = collective(options, overrides);
       double[] times;
-      try (AeronNode node = AeronNode.start(cfg, "bench-rank-0");
-          RingAllReduce ring = RingAllReduce.join(node, cfg, 0, RingEndpoints.local(cfg, workers), maxFloats(sizes))) {
+      try (CollectiveNode node = CollectiveNode.start(cfg, "bench-rank-0");
+          AllReduce ring = node.join(0, 0, RingEndpoints.local(cfg, workers), maxFloats(sizes))) {
         times = timeRank(ring, sizes, steps);
       }
       for (Process p : peers) {
@@ -159,7 +166,7 @@ final class AllReduceBench {
   }
 
   /** One rank's loop: per size, warm-up calls then timed calls of SUM (steps, 0 = about 512 MiB, at least 3); seconds per call. */
-  private static double[] timeRank(RingAllReduce ring, long[] sizes, int steps) {
+  private static double[] timeRank(AllReduce ring, long[] sizes, int steps) {
     ByteBuffer buffer = ByteBuffer.allocateDirect(maxFloats(sizes) * Float.BYTES).order(ByteOrder.nativeOrder());
     double[] seconds = new double[sizes.length];
     for (int i = 0; i < sizes.length; i++) {

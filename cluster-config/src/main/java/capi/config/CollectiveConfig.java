@@ -4,10 +4,11 @@ import com.typesafe.config.Config;
 import java.time.Duration;
 
 /**
- * The all-reduce over Aeron ({@code capi.collective.*} in reference.conf).
+ * The all-reduce ({@code capi.collective.*} in reference.conf).
  *
  * @param aeronDir base directory of the per-node Aeron directories ("" = /dev/shm, else java.io.tmpdir)
- * @param channel ipc (ranks of one node share its media driver) or udp
+ * @param channel memory (ranks of one JVM read each other's buffers), ipc (a ring through the
+ *     node's media driver) or udp (a ring over udp: ranks in other processes or on other nodes)
  * @param udpHost this node's address for udp endpoints
  * @param udpPortBase rank r receives on udp port udpPortBase + r
  * @param streamIdBase rank r receives on stream streamIdBase + r
@@ -50,7 +51,7 @@ public record CollectiveConfig(
     if (port > 65000) throw BadConfigException.of(P + "udp-port-base", port, "must be <= 65000");
     return new CollectiveConfig(
         c.getString(P + "aeron-dir"),
-        CapiConfig.oneOf(c, P + "channel", "ipc", "udp"),
+        CapiConfig.oneOf(c, P + "channel", "memory", "ipc", "udp"),
         c.getString(P + "udp-host"),
         port,
         CapiConfig.positiveInt(c, P + "stream-id-base"),

@@ -16,7 +16,7 @@ class CollectiveConfigTest {
   @Test
   void readsTheDefaults() {
     CollectiveConfig c = read(Map.of());
-    assertEquals("ipc", c.channel());
+    assertEquals("memory", c.channel());
     assertEquals(65504, c.mtu());
     assertEquals(Duration.ofSeconds(10), c.timeout());
   }
@@ -31,6 +31,6 @@ class CollectiveConfigTest {
   @Test
   void rejectsAnUnknownChannel() {
     BadConfigException e = assertThrows(BadConfigException.class, () -> read(Map.of("capi.collective.channel", "tcp")));
-    assertTrue(e.getMessage().contains("ipc, udp"), e.getMessage());
+    assertTrue(e.getMessage().contains("memory, ipc, udp"), e.getMessage());
   }
 }

@@ -33,4 +33,12 @@ public enum ReduceOp {
 
   /** dst[i] = dst[i] (op) src[i] over {@code bytes} bytes of native-order float32 at off-heap addresses. */
   abstract void combine(long src, long dst, int bytes);
+
+  /** x[i] = x[i] / n over {@code bytes} bytes of native-order float32 at an off-heap address: AVG's one division. */
+  static void divide(long address, int bytes, int n) {
+    float divisor = n;
+    for (long i = 0; i < bytes; i += Float.BYTES) {
+      MEMORY.putFloat(address + i, MEMORY.getFloat(address + i) / divisor);
+    }
+  }
 }

@@ -16,7 +16,6 @@ import io.aeron.logbuffer.ControlledFragmentHandler;
 import io.aeron.logbuffer.ControlledFragmentHandler.Action;
 import io.aeron.logbuffer.Header;
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.util.List;
 import org.agrona.CloseHelper;
 import org.agrona.DirectBuffer;
@@ -38,7 +37,7 @@ import org.agrona.concurrent.UnsafeBuffer;
  * Interrupting the thread in allReduce ends the call with a CollectiveException at once, instead of
  * after the timeout.
  */
-public final class RingAllReduce implements AutoCloseable {
+public final class RingAllReduce implements AllReduce {
   /** Chunks sent before the receive side is polled again, so both directions progress together. */
   private static final int CHUNKS_PER_TURN = 8;
   private static final int FRAGMENTS_PER_POLL = 64;
@@ -128,28 +127,21 @@ public final class RingAllReduce implements AutoCloseable {
     }
   }
 
+  @Override
   public int rank() {
     return rank;
   }
 
+  @Override
   public int worldSize() {
     return worldSize;
   }
 
-  /**
-   * Reduces floats [0, count) of {@code buffer} (direct, native byte order; its position is
-   * ignored) over all ranks in place. Every rank passes the same count and op.
-   *
-   * @throws CollectiveException when a neighbour stays silent for the configured timeout
-   */
+  /** {@inheritDoc} A neighbour that sends or accepts nothing for the timeout fails the call. */
+  @Override
   public void allReduce(ByteBuffer buffer, int count, ReduceOp op) {
     if (brokenBy != null) throw new CollectiveException(who() + ": ring is broken (" + brokenBy + "); join again");
-    if (count < 0 || count > maxFloats) {
-      throw new IllegalArgumentException("count " + count + " not in [0, maxFloats=" + maxFloats + "]");
-    }
-    if (!buffer.isDirect() || buffer.order() != ByteOrder.nativeOrder() || buffer.capacity() < (long) count * Float.BYTES) {
-      throw new IllegalArgumentException("buffer must be direct, in native byte order and hold " + count + " floats");
-    }
+    AllReduce.checkArguments(buffer, count, maxFloats);
     if (worldSize == 1 || count == 0) return;
     data.wrap(buffer);
     this.count = count;
@@ -160,7 +152,10 @@ public final class RingAllReduce implements AutoCloseable {
       for (int s = 0; s < n - 1; s++) { // reduce-scatter: afterwards this rank owns segment rank+1
         runStep(s, rank - s, rank - s - 1, true);
       }
-      if (op == ReduceOp.AVG) divide(rank + 1, n);
+      if (op == ReduceOp.AVG) {
+        int first = start(rank + 1, 0);
+        ReduceOp.divide(data.addressOffset() + (long) first * Float.BYTES, (start(rank + 1, 1) - first) * Float.BYTES, n);
+      }
       for (int s = 0; s < n - 1; s++) { // all-gather: pass the owned segments on around the ring
         runStep(n - 1 + s, rank + 1 - s, rank - s, false);
       }
@@ -263,12 +258,6 @@ public final class RingAllReduce implements AutoCloseable {
     }
     received += bytes / Float.BYTES;
     return recvFirst + received == recvEnd ? Action.BREAK : Action.CONTINUE;
-  }
-
-  private void divide(int segment, int n) {
-    for (int i = start(segment, 0); i < start(segment, 1); i++) {
-      data.putFloat(i * Float.BYTES, data.getFloat(i * Float.BYTES) / n);
-    }
   }
 
   /** The driver keeps its limit half a term ahead of what it has sent (IPC: of what was read). */

@@ -8,11 +8,13 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Where each rank of a ring receives. An endpoint is "aeron:ipc" (the rank shares this node's
- * media driver) or "host:port" (udp); rank r listens on stream {@code stream-id-base + r}, and on
- * udp port {@code udp-port-base + r} of its node's address.
+ * Where each rank of an all-reduce group receives. An endpoint is "memory" (the rank reads its
+ * peers' buffers in this JVM: SharedMemoryAllReduce), "aeron:ipc" (the rank shares this node's
+ * media driver) or "host:port" (udp); over Aeron rank r listens on stream
+ * {@code stream-id-base + r}, and on udp port {@code udp-port-base + r} of its node's address.
  */
 public final class RingEndpoints {
+  public static final String MEMORY = "memory";
   public static final String IPC = "aeron:ipc";
   private static final Path RMEM_MAX = Path.of("/proc/sys/net/core/rmem_max");
 
@@ -20,7 +22,11 @@ public final class RingEndpoints {
 
   /** The endpoint of {@code rank}, running on the node whose address is {@code host}. */
   public static String of(CollectiveConfig cfg, String host, int rank) {
-    return cfg.channel().equals("ipc") ? IPC : host + ":" + (cfg.udpPortBase() + rank);
+    return switch (cfg.channel()) {
+      case "memory" -> MEMORY;
+      case "ipc" -> IPC;
+      default -> host + ":" + (cfg.udpPortBase() + rank);
+    };
   }
 
   /** Endpoints of a ring whose ranks all run on this node ({@code udp-host}). */

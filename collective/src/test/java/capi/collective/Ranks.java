@@ -58,10 +58,31 @@ final class Ranks {
     }
   }
 
-  static List<RingAllReduce> joinAll(AeronNode node, CollectiveConfig cfg, int generation, int n, int maxFloats)
+  /** n ranks of this JVM join a group of the node's channel (cfg's): shared memory or a ring. */
+  static List<AllReduce> joinAll(CollectiveNode node, CollectiveConfig cfg, int generation, int n, int maxFloats)
+      throws Exception {
+    List<String> endpoints = RingEndpoints.local(cfg, n);
+    return onEach(n, rank -> node.join(generation, rank, endpoints, maxFloats));
+  }
+
+  static List<RingAllReduce> joinRing(AeronNode node, CollectiveConfig cfg, int generation, int n, int maxFloats)
       throws Exception {
     List<String> endpoints = RingEndpoints.local(cfg, n);
     return onEach(n, rank -> RingAllReduce.join(node, cfg, generation, rank, endpoints, maxFloats));
+  }
+
+  /** Bytes each rank's thread allocated in 100 calls after 20 warm-up calls of {@code count} floats. */
+  static List<Long> allocatedPerRank(List<? extends AllReduce> group, int count) throws Exception {
+    return onEach(group.size(), rank -> {
+      ByteBuffer buffer = floats(new float[count]);
+      com.sun.management.ThreadMXBean threads =
+          (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+      ReduceOp[] ops = ReduceOp.values();
+      for (int i = 0; i < 20; i++) group.get(rank).allReduce(buffer, count, ops[i % 3]); // warm-up
+      long before = threads.getCurrentThreadAllocatedBytes();
+      for (int i = 0; i < 100; i++) group.get(rank).allReduce(buffer, count, ops[i % 3]);
+      return threads.getCurrentThreadAllocatedBytes() - before;
+    });
   }
 
   static ByteBuffer floats(float[] values) {

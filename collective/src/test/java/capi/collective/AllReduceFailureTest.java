@@ -11,19 +11,29 @@ import java.util.Map;
 import java.util.concurrent.locks.LockSupport;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
-/** A vanished peer becomes a CollectiveException within the timeout; survivors re-form the ring. */
-class RingFailureTest {
+/**
+ * A vanished peer becomes a CollectiveException within the timeout, naming it; an interrupt ends a
+ * call at once; survivors re-form the group. For shared memory and the ring (over ipc; udp where
+ * only udp can fail so).
+ */
+class AllReduceFailureTest {
   private static final long TIMEOUT_MS = 1000;
-  private static final CollectiveConfig CFG = Ranks.config(Map.of(
-      "capi.collective.timeout", TIMEOUT_MS + "ms", "capi.collective.mtu", "8192",
-      "capi.collective.term-length", "65536",
-      "capi.collective.stream-id-base", "7300"));
+  private static final CollectiveConfig CFG = config("ipc", TIMEOUT_MS + "ms");
 
-  @Test
-  void aSilentPeerFailsTheCallWithinTheTimeoutNamingIt() throws Exception {
-    try (AeronNode node = AeronNode.start(CFG, "silent-peer")) {
-      List<RingAllReduce> ring = Ranks.joinAll(node, CFG, 0, 2, 1000);
+  private static CollectiveConfig config(String channel, String timeout) {
+    return Ranks.config(Map.of("capi.collective.channel", channel, "capi.collective.timeout", timeout,
+        "capi.collective.mtu", "8192", "capi.collective.term-length", "65536", "capi.collective.stream-id-base", "7300"));
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"memory", "ipc"})
+  void aSilentPeerFailsTheCallWithinTheTimeoutNamingIt(String channel) throws Exception {
+    CollectiveConfig cfg = config(channel, TIMEOUT_MS + "ms");
+    try (CollectiveNode node = CollectiveNode.start(cfg, "silent-peer")) {
+      List<AllReduce> ring = Ranks.joinAll(node, cfg, 0, 2, 1000);
       try {
         ByteBuffer buffer = Ranks.floats(new float[1000]);
         long start = System.nanoTime();
@@ -37,17 +47,17 @@ class RingFailureTest {
             () -> ring.get(0).allReduce(buffer, 1000, ReduceOp.SUM));
         assertTrue(again.getMessage().contains("broken"), again.getMessage());
       } finally {
-        ring.forEach(RingAllReduce::close);
+        ring.forEach(AllReduce::close);
       }
     }
   }
 
-  @Test
-  void interruptingAWaitingRankEndsTheCallBeforeTheTimeout() throws Exception {
-    CollectiveConfig patient = Ranks.config(Map.of("capi.collective.timeout", "60s", "capi.collective.mtu", "8192",
-        "capi.collective.term-length", "65536", "capi.collective.stream-id-base", "7300"));
-    try (AeronNode node = AeronNode.start(patient, "interrupt")) {
-      List<RingAllReduce> ring = Ranks.joinAll(node, patient, 0, 2, 1000);
+  @ParameterizedTest
+  @ValueSource(strings = {"memory", "ipc"})
+  void interruptingAWaitingRankEndsTheCallBeforeTheTimeout(String channel) throws Exception {
+    CollectiveConfig patient = config(channel, "60s");
+    try (CollectiveNode node = CollectiveNode.start(patient, "interrupt")) {
+      List<AllReduce> ring = Ranks.joinAll(node, patient, 0, 2, 1000);
       try {
         Thread caller = Thread.currentThread();
         Thread interrupter = new Thread(() -> {
@@ -63,7 +73,7 @@ class RingFailureTest {
         assertTrue(System.nanoTime() - start < 30_000_000_000L, "ended only near the 60 s timeout");
         interrupter.join();
       } finally {
-        ring.forEach(RingAllReduce::close);
+        ring.forEach(AllReduce::close);
       }
     }
   }
@@ -107,7 +117,7 @@ class RingFailureTest {
   void chunksOfAnOldGenerationAreDropped() throws Exception {
     int count = 1000;
     try (AeronNode node = AeronNode.start(CFG, "stale")) {
-      List<RingAllReduce> ring = Ranks.joinAll(node, CFG, 5, 2, count);
+      List<RingAllReduce> ring = Ranks.joinRing(node, CFG, 5, 2, count);
       // A sender of generation 4 that never left: one chunk for call 1, step 0 of rank 0's segment.
       try (ExclusivePublication old = node.aeron().addExclusivePublication(
           RingEndpoints.publicationChannel(CFG, RingEndpoints.IPC), RingEndpoints.streamId(CFG, 0))) {
@@ -118,28 +128,32 @@ class RingFailureTest {
         chunk.putInt(ChunkHeader.FIRST, count / 2);
         for (int i = 0; i < 10; i++) chunk.putFloat(ChunkHeader.LENGTH + i * Float.BYTES, 1e9f);
         while (old.offer(chunk) < 0) Thread.onSpinWait(); // bounded by the surefire fork timeout
-        RingAllReduceTest.check(ring, count, ReduceOp.SUM, 3);
+        AllReduceTest.check(ring, count, ReduceOp.SUM, 3);
       } finally {
         ring.forEach(RingAllReduce::close);
       }
     }
   }
 
-  @Test
-  void aJoinWithoutTheNeighbourFailsNamingIt() throws Exception {
-    try (AeronNode node = AeronNode.start(CFG, "lonely")) {
+  @ParameterizedTest
+  @ValueSource(strings = {"memory", "ipc"})
+  void aJoinWithoutTheNeighbourFailsNamingIt(String channel) throws Exception {
+    CollectiveConfig cfg = config(channel, TIMEOUT_MS + "ms");
+    try (CollectiveNode node = CollectiveNode.start(cfg, "lonely")) {
       CollectiveException e = assertThrows(CollectiveException.class,
-          () -> RingAllReduce.join(node, CFG, 0, 0, RingEndpoints.local(CFG, 2), 10));
+          () -> node.join(0, 0, RingEndpoints.local(cfg, 2), 10));
       assertTrue(e.getMessage().contains("rank 1") && e.getMessage().contains("did not join"), e.getMessage());
     }
   }
 
-  @Test
-  void survivorsOfAClosedRankReformTheRing() throws Exception {
+  @ParameterizedTest
+  @ValueSource(strings = {"memory", "ipc"})
+  void survivorsOfAClosedRankReformTheGroup(String channel) throws Exception {
     int count = 30_000;
-    try (AeronNode node = AeronNode.start(CFG, "reform")) {
-      List<RingAllReduce> three = Ranks.joinAll(node, CFG, 0, 3, count);
-      RingAllReduceTest.check(three, count, ReduceOp.SUM, 1);
+    CollectiveConfig cfg = config(channel, TIMEOUT_MS + "ms");
+    try (CollectiveNode node = CollectiveNode.start(cfg, "reform")) {
+      List<AllReduce> three = Ranks.joinAll(node, cfg, 0, 3, count);
+      AllReduceTest.check(three, count, ReduceOp.SUM, 1);
       three.get(2).close(); // rank 2 goes away
       List<String> errors = Ranks.onEach(2, rank -> {
         ByteBuffer buffer = Ranks.floats(new float[count]);
@@ -150,11 +164,11 @@ class RingFailureTest {
       three.get(0).close();
       three.get(1).close();
 
-      List<RingAllReduce> two = Ranks.joinAll(node, CFG, 1, 2, count);
+      List<AllReduce> two = Ranks.joinAll(node, cfg, 1, 2, count);
       try {
-        for (ReduceOp op : ReduceOp.values()) RingAllReduceTest.check(two, count, op, 2);
+        for (ReduceOp op : ReduceOp.values()) AllReduceTest.check(two, count, op, 2);
       } finally {
-        two.forEach(RingAllReduce::close);
+        two.forEach(AllReduce::close);
       }
     }
   }

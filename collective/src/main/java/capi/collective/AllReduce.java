@@ -1,0 +1,39 @@
+package capi.collective;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+
+/**
+ * One rank's handle on an all-reduce group: a ring over Aeron ({@link RingAllReduce}) or ranks of
+ * one JVM that read each other's buffers ({@link SharedMemoryAllReduce}); {@link CollectiveNode}
+ * picks one from the endpoints. Used by one thread at a time. After a {@link CollectiveException}
+ * the group is broken: close every rank and join again with a new generation.
+ */
+public interface AllReduce extends AutoCloseable {
+  int rank();
+
+  int worldSize();
+
+  /**
+   * Reduces floats [0, count) of {@code buffer} (direct, native byte order; its position is
+   * ignored) over all ranks in place; every rank passes the same count and op and ends with
+   * bit-identical results. AVG divides the reduced sum by the world size once.
+   *
+   * @throws CollectiveException when a peer stays away for the configured timeout, the thread is
+   *     interrupted, or the group is broken
+   */
+  void allReduce(ByteBuffer buffer, int count, ReduceOp op);
+
+  @Override
+  void close();
+
+  /** The argument checks every implementation makes before a call. */
+  static void checkArguments(ByteBuffer buffer, int count, int maxFloats) {
+    if (count < 0 || count > maxFloats) {
+      throw new IllegalArgumentException("count " + count + " not in [0, maxFloats=" + maxFloats + "]");
+    }
+    if (!buffer.isDirect() || buffer.order() != ByteOrder.nativeOrder() || buffer.capacity() < (long) count * Float.BYTES) {
+      throw new IllegalArgumentException("buffer must be direct, in native byte order and hold " + count + " floats");
+    }
+  }
+}

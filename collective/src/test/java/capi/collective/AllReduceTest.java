@@ -1,0 +1,129 @@
+package capi.collective;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import capi.config.CollectiveConfig;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * Results of every transport equal a local reference, for 1-4 ranks, awkward sizes (counts below
+ * n and not divisible by n), SUM, AVG and MAX, bit-identical on all ranks.
+ */
+class AllReduceTest {
+  private static final int MAX_FLOATS = 200_000;
+
+  /** Small frames and terms so that moderate sizes take many chunks and hit back-pressure (ipc). */
+  static CollectiveConfig config(String channel) {
+    return Ranks.config(Map.of("capi.collective.channel", channel, "capi.collective.mtu", "4096",
+        "capi.collective.term-length", "65536", "capi.collective.timeout", "20s"));
+  }
+
+  @ParameterizedTest
+  @CsvSource({"memory,1", "memory,2", "memory,3", "memory,4", "ipc,1", "ipc,2", "ipc,3", "ipc,4"})
+  void everyOpMatchesTheLocalReferenceForAwkwardSizes(String channel, int n) throws Exception {
+    Random random = new Random(n);
+    List<Integer> sizes = new ArrayList<>(List.of(1, 2, 3, 5, 1021, 4096, MAX_FLOATS));
+    for (int i = 0; i < 4; i++) sizes.add(1 + random.nextInt(MAX_FLOATS));
+    CollectiveConfig cfg = config(channel);
+    try (CollectiveNode node = CollectiveNode.start(cfg, "test-" + channel)) {
+      List<AllReduce> group = Ranks.joinAll(node, cfg, 0, n, MAX_FLOATS);
+      try {
+        for (int count : sizes) {
+          for (ReduceOp op : ReduceOp.values()) check(group, count, op, random.nextLong());
+        }
+      } finally {
+        group.forEach(AllReduce::close);
+      }
+    }
+  }
+
+  @Test
+  void sharedMemoryReducesBuffersLargerThanOneBlock() throws Exception {
+    CollectiveConfig cfg = config("memory");
+    int count = 3_000_001; // several 256 KiB blocks per segment, and a ragged last one
+    try (CollectiveNode node = CollectiveNode.start(cfg, "large")) {
+      List<AllReduce> group = Ranks.joinAll(node, cfg, 0, 3, count);
+      try {
+        for (ReduceOp op : ReduceOp.values()) check(group, count, op, op.ordinal());
+      } finally {
+        group.forEach(AllReduce::close);
+      }
+    }
+  }
+
+  @Test
+  void udpRanksOnLoopbackMatchTheReference() throws Exception {
+    CollectiveConfig udp = Ranks.config(Map.of(
+        "capi.collective.channel", "udp", "capi.collective.udp-port-base", "40611",
+        "capi.collective.mtu", "8192", "capi.collective.term-length", "131072", "capi.collective.timeout", "20s"));
+    try (CollectiveNode udpNode = CollectiveNode.start(udp, "udp-test")) {
+      for (int n : new int[] {2, 3}) {
+        List<AllReduce> ring = Ranks.joinAll(udpNode, udp, 0, n, MAX_FLOATS);
+        try {
+          check(ring, MAX_FLOATS, ReduceOp.SUM, n);
+          check(ring, 2, ReduceOp.MAX, n);
+          check(ring, 77_777, ReduceOp.AVG, n);
+        } finally {
+          ring.forEach(AllReduce::close);
+        }
+      }
+    }
+  }
+
+  /** All ranks reduce random data; each result equals the float64 reference and all are bit-identical. */
+  static void check(List<? extends AllReduce> group, int count, ReduceOp op, long seed) throws Exception {
+    int n = group.size();
+    float[][] inputs = new float[n][count];
+    Random random = new Random(seed);
+    for (float[] in : inputs) for (int i = 0; i < count; i++) in[i] = (float) random.nextGaussian();
+    List<float[]> outputs = Ranks.onEach(n, rank -> {
+      ByteBuffer buffer = Ranks.floats(inputs[rank]);
+      group.get(rank).allReduce(buffer, count, op);
+      return Ranks.read(buffer, count);
+    });
+    for (int i = 0; i < count; i++) {
+      double sum = 0;
+      double abs = 0;
+      float max = Float.NEGATIVE_INFINITY;
+      for (float[] in : inputs) {
+        sum += in[i];
+        abs += Math.abs(in[i]);
+        max = Math.max(max, in[i]);
+      }
+      float got = outputs.get(0)[i];
+      String at = op + " n=" + n + " count=" + count + " [" + i + "]";
+      switch (op) {
+        case MAX -> assertEquals(max, got, 0f, at);
+        case SUM -> assertEquals(sum, got, 1e-6 * abs + 1e-7, at);
+        case AVG -> assertEquals(sum / n, got, (1e-6 * abs + 1e-7) / n, at);
+      }
+    }
+    for (int r = 1; r < n; r++) assertArrayEquals(outputs.get(0), outputs.get(r), op + " rank " + r + " differs");
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"memory", "ipc"})
+  void repeatedCallsAllocateNothing(String channel) throws Exception {
+    CollectiveConfig cfg = config(channel);
+    try (CollectiveNode node = CollectiveNode.start(cfg, "alloc-" + channel)) {
+      List<AllReduce> group = Ranks.joinAll(node, cfg, 0, 2, 50_000);
+      try {
+        for (long bytes : Ranks.allocatedPerRank(group, 50_000)) {
+          assertTrue(bytes < 1024, "100 all-reduces allocated " + bytes + " bytes");
+        }
+      } finally {
+        group.forEach(AllReduce::close);
+      }
+    }
+  }
+}
