@@ -15,7 +15,8 @@ import java.time.Duration;
  * @param mtu bytes of one Aeron frame; every chunk of the all-reduce is one frame
  * @param termLength bytes of one term of a publication's log (a power of two)
  * @param socketBuffer udp socket send and receive buffer in bytes
- * @param threadingMode media driver threads: shared | shared-network | dedicated
+ * @param threadingMode media driver threads: shared | shared-network | dedicated | invoker (none:
+ *     the ranks run the driver while they wait in an all-reduce)
  * @param timeout a peer silent for this long fails the all-reduce
  */
 public record CollectiveConfig(
@@ -58,7 +59,7 @@ public record CollectiveConfig(
         mtu,
         term,
         CapiConfig.positiveInt(c, P + "socket-buffer"),
-        CapiConfig.oneOf(c, P + "threading-mode", "shared", "shared-network", "dedicated"),
+        CapiConfig.oneOf(c, P + "threading-mode", "shared", "shared-network", "dedicated", "invoker"),
         CapiConfig.positiveDuration(c, P + "timeout"));
   }
 }

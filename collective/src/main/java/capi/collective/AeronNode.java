@@ -8,24 +8,43 @@ import java.io.File;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.LockSupport;
+import java.util.concurrent.locks.ReentrantLock;
 import org.agrona.CloseHelper;
 import org.agrona.IoUtil;
+import org.agrona.concurrent.AgentInvoker;
 
 /**
  * One node's embedded Aeron media driver and the client every rank of the node shares. Its
  * directory {@code <base>/capi-aeron-<pid>-<n>-<node>} is unique per process and start, deleted on
  * start and on close; directories left by processes that no longer run are deleted on start.
+ *
+ * <p>Threading mode invoker: the driver and the client conductor have no threads of their own;
+ * the ranks run their duty cycles ({@link #doWork}) while they wait in an all-reduce, one rank at
+ * a time (the client's lock), and a keeper thread runs them every millisecond in between, so that
+ * keepalives and liveness timeouts go on while the ranks compute.
  */
 public final class AeronNode implements AutoCloseable {
   private static final String PREFIX = "capi-aeron-";
   private static final AtomicInteger STARTS = new AtomicInteger();
+  private static final long KEEPER_PERIOD_NS = 1_000_000;
 
   private final MediaDriver driver;
   private final Aeron aeron;
+  // Invoker mode only (else null): the client's lock, which also guards the driver's agents.
+  private final ReentrantLock agentsLock;
+  private final Thread keeper;
+  private volatile boolean closing;
 
-  private AeronNode(MediaDriver driver, Aeron aeron) {
+  private AeronNode(MediaDriver driver, Aeron aeron, ReentrantLock agentsLock) {
     this.driver = driver;
     this.aeron = aeron;
+    this.agentsLock = agentsLock;
+    this.keeper = agentsLock == null ? null : new Thread(this::keep, "capi-aeron-keeper");
+    if (keeper != null) {
+      keeper.setDaemon(true);
+      keeper.start();
+    }
   }
 
   public static AeronNode start(CollectiveConfig cfg, String nodeName) {
@@ -33,11 +52,12 @@ public final class AeronNode implements AutoCloseable {
     deleteDirectoriesOfDeadProcesses(base);
     String name = PREFIX + ProcessHandle.current().pid() + "-" + STARTS.incrementAndGet() + "-"
         + nodeName.replaceAll("[^A-Za-z0-9_.-]", "_");
+    ThreadingMode mode = ThreadingMode.valueOf(cfg.threadingMode().toUpperCase().replace('-', '_'));
     MediaDriver.Context ctx = new MediaDriver.Context()
         .aeronDirectoryName(base.resolve(name).toString())
         .dirDeleteOnStart(true)
         .dirDeleteOnShutdown(true)
-        .threadingMode(ThreadingMode.valueOf(cfg.threadingMode().toUpperCase().replace('-', '_')))
+        .threadingMode(mode)
         .ipcMtuLength(cfg.mtu())
         .mtuLength(cfg.mtu())
         .ipcTermBufferLength(cfg.termLength())
@@ -46,7 +66,12 @@ public final class AeronNode implements AutoCloseable {
         .socketSndbufLength(cfg.socketBuffer());
     MediaDriver driver = MediaDriver.launchEmbedded(ctx);
     try {
-      return new AeronNode(driver, Aeron.connect(new Aeron.Context().aeronDirectoryName(driver.aeronDirectoryName())));
+      Aeron.Context client = new Aeron.Context().aeronDirectoryName(driver.aeronDirectoryName());
+      if (mode != ThreadingMode.INVOKER) return new AeronNode(driver, Aeron.connect(client), null);
+      ReentrantLock lock = new ReentrantLock();
+      // The client runs the driver's agents itself while it awaits the driver's responses.
+      client.useConductorAgentInvoker(true).driverAgentInvoker(driver.sharedAgentInvoker()).clientLock(lock);
+      return new AeronNode(driver, Aeron.connect(client), lock);
     } catch (RuntimeException e) {
       driver.close();
       throw e;
@@ -61,9 +86,39 @@ public final class AeronNode implements AutoCloseable {
     return Path.of(driver.aeronDirectoryName());
   }
 
+  /**
+   * Threading mode invoker: one duty cycle of the media driver and the client conductor, unless
+   * another thread of this node is running one; the work count. Other modes: 0 (their own threads
+   * do it).
+   */
+  public int doWork() {
+    if (agentsLock == null || !agentsLock.tryLock()) return 0;
+    try {
+      return driver.sharedAgentInvoker().invoke() + aeron.conductorAgentInvoker().invoke();
+    } finally {
+      agentsLock.unlock();
+    }
+  }
+
   @Override
   public void close() {
+    closing = true;
+    if (keeper != null) {
+      LockSupport.unpark(keeper);
+      try {
+        keeper.join();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
     CloseHelper.closeAll(aeron, driver);
+  }
+
+  private void keep() {
+    while (!closing) {
+      doWork();
+      LockSupport.parkNanos(KEEPER_PERIOD_NS);
+    }
   }
 
   private static Path baseDirectory(CollectiveConfig cfg) {

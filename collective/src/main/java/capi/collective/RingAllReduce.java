@@ -42,6 +42,7 @@ public final class RingAllReduce implements AllReduce {
   private static final int CHUNKS_PER_TURN = 8;
   private static final int FRAGMENTS_PER_POLL = 64;
 
+  private final AeronNode node;
   private final int generation;
   private final int rank;
   private final int worldSize;
@@ -72,8 +73,9 @@ public final class RingAllReduce implements AllReduce {
   private String brokenBy;
 
   private RingAllReduce(
-      CollectiveConfig cfg, int generation, int rank, List<String> endpoints, int maxFloats,
+      AeronNode node, CollectiveConfig cfg, int generation, int rank, List<String> endpoints, int maxFloats,
       ExclusivePublication toRight, Subscription fromLeft) {
+    this.node = node;
     this.generation = generation;
     this.rank = rank;
     this.worldSize = endpoints.size();
@@ -105,7 +107,7 @@ public final class RingAllReduce implements AllReduce {
     int n = ringEndpoints.size();
     if (rank < 0 || rank >= n) throw new IllegalArgumentException("rank " + rank + " not in [0, " + n + ")");
     if (maxFloats < 0) throw new IllegalArgumentException("maxFloats " + maxFloats + " < 0");
-    if (n == 1) return new RingAllReduce(cfg, generation, rank, ringEndpoints, maxFloats, null, null);
+    if (n == 1) return new RingAllReduce(node, cfg, generation, rank, ringEndpoints, maxFloats, null, null);
     int right = (rank + 1) % n;
     Subscription fromLeft = null;
     ExclusivePublication toRight = null;
@@ -114,7 +116,7 @@ public final class RingAllReduce implements AllReduce {
           RingEndpoints.subscriptionChannel(cfg, ringEndpoints.get(rank)), RingEndpoints.streamId(cfg, rank));
       toRight = node.aeron().addExclusivePublication(
           RingEndpoints.publicationChannel(cfg, ringEndpoints.get(right)), RingEndpoints.streamId(cfg, right));
-      RingAllReduce ring = new RingAllReduce(cfg, generation, rank, ringEndpoints, maxFloats, toRight, fromLeft);
+      RingAllReduce ring = new RingAllReduce(node, cfg, generation, rank, ringEndpoints, maxFloats, toRight, fromLeft);
       ring.awaitNeighbours();
       return ring;
     } catch (AeronException e) { // e.g. a udp port that another process holds
@@ -194,6 +196,8 @@ public final class RingAllReduce implements AllReduce {
     while (sendNext < sendEnd || recvFirst + received < recvEnd) {
       int work = send();
       if (recvFirst + received < recvEnd) work += fromLeft.controlledPoll(onChunk, FRAGMENTS_PER_POLL);
+      // Threading mode invoker: this thread runs the driver; its work (heartbeats too) is not the ring's progress.
+      int driverWork = node.doWork();
       if (work > 0) {
         idleSince = 0;
         idle.reset();
@@ -208,7 +212,7 @@ public final class RingAllReduce implements AllReduce {
       if (Thread.currentThread().isInterrupted()) { // the runtime gives up on this ring
         throw new CollectiveException(who() + ": interrupted in all-reduce call " + call + " step " + step);
       }
-      idle.idle();
+      if (driverWork == 0) idle.idle();
     }
   }
 
@@ -266,7 +270,7 @@ public final class RingAllReduce implements AllReduce {
     long window = toRight.termBufferLength() / 2;
     while (toRight.isConnected() && toRight.positionLimit() - window < toRight.position()
         && System.nanoTime() - deadline < 0 && !Thread.currentThread().isInterrupted()) {
-      idle.idle();
+      if (node.doWork() == 0) idle.idle();
     }
   }
 
@@ -278,7 +282,7 @@ public final class RingAllReduce implements AllReduce {
         throw new CollectiveException(who() + ": rank " + missing + " (" + endpoints.get(missing)
             + ") did not join generation " + generation + " within " + timeoutNs / 1_000_000 + " ms");
       }
-      idle.idle();
+      if (node.doWork() == 0) idle.idle();
     }
     idle.reset();
   }

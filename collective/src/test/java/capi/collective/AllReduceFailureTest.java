@@ -90,10 +90,11 @@ class AllReduceFailureTest {
     }
   }
 
-  @Test
-  void aPeerWhoseProcessEndsRightAfterTheLastCallStillDeliversIt() throws Exception {
+  @ParameterizedTest
+  @ValueSource(strings = {"shared", "invoker"})
+  void aPeerWhoseProcessEndsRightAfterTheLastCallStillDeliversIt(String threadingMode) throws Exception {
     CollectiveConfig udp = Ranks.config(Map.of("capi.collective.channel", "udp", "capi.collective.udp-port-base", "40721",
-        "capi.collective.timeout", "5s"));
+        "capi.collective.threading-mode", threadingMode, "capi.collective.timeout", "5s"));
     int count = 4_000_000;
     List<String> endpoints = RingEndpoints.local(udp, 2);
     // Without close() waiting for the driver to send, this failed in about 1 of 20 attempts here.

@@ -61,11 +61,13 @@ class AllReduceTest {
     }
   }
 
-  @Test
-  void udpRanksOnLoopbackMatchTheReference() throws Exception {
+  @ParameterizedTest
+  @ValueSource(strings = {"shared", "invoker"})
+  void udpRanksOnLoopbackMatchTheReference(String threadingMode) throws Exception {
     CollectiveConfig udp = Ranks.config(Map.of(
         "capi.collective.channel", "udp", "capi.collective.udp-port-base", "40611",
-        "capi.collective.mtu", "8192", "capi.collective.term-length", "131072", "capi.collective.timeout", "20s"));
+        "capi.collective.threading-mode", threadingMode, "capi.collective.mtu", "8192",
+        "capi.collective.term-length", "131072", "capi.collective.timeout", "20s"));
     try (CollectiveNode udpNode = CollectiveNode.start(udp, "udp-test")) {
       for (int n : new int[] {2, 3}) {
         List<AllReduce> ring = Ranks.joinAll(udpNode, udp, 0, n, MAX_FLOATS);
