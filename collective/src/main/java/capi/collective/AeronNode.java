@@ -105,11 +105,15 @@ public final class AeronNode implements AutoCloseable {
     closing = true;
     if (keeper != null) {
       LockSupport.unpark(keeper);
-      try {
-        keeper.join();
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
+      boolean interrupted = false;
+      while (keeper.isAlive()) { // it must not run a duty cycle of a closed driver
+        try {
+          keeper.join();
+        } catch (InterruptedException e) {
+          interrupted = true;
+        }
       }
+      if (interrupted) Thread.currentThread().interrupt();
     }
     CloseHelper.closeAll(aeron, driver);
   }

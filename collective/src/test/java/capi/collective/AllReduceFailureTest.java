@@ -52,6 +52,22 @@ class AllReduceFailureTest {
     }
   }
 
+  @Test
+  void sharedMemoryRanksThatPassDifferentCountsFailBoth() throws Exception {
+    CollectiveConfig cfg = config("memory", "60s");
+    try (CollectiveNode node = CollectiveNode.start(cfg, "mismatch")) {
+      List<AllReduce> group = Ranks.joinAll(node, cfg, 0, 2, 1000);
+      try {
+        List<String> errors = Ranks.onEach(2, rank -> assertThrows(CollectiveException.class,
+            () -> group.get(rank).allReduce(Ranks.floats(new float[1000]), 999 + rank, ReduceOp.SUM)).getMessage());
+        assertTrue(errors.get(0).contains("rank 1 passed 1000 floats"), errors.get(0));
+        assertTrue(errors.get(1).contains("rank 0 passed 999 floats"), errors.get(1));
+      } finally {
+        group.forEach(AllReduce::close);
+      }
+    }
+  }
+
   @ParameterizedTest
   @ValueSource(strings = {"memory", "ipc"})
   void interruptingAWaitingRankEndsTheCallBeforeTheTimeout(String channel) throws Exception {
