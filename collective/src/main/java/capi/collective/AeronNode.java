@@ -12,7 +12,6 @@ import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
 import org.agrona.CloseHelper;
 import org.agrona.IoUtil;
-import org.agrona.concurrent.AgentInvoker;
 
 /**
  * One node's embedded Aeron media driver and the client every rank of the node shares. Its
