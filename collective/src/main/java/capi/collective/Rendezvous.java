@@ -17,8 +17,13 @@ import org.agrona.BufferUtil;
  */
 final class Rendezvous {
   private static final long BROKEN = 1L << 62;
-  /** Spins before a waiter parks: a peer is usually microseconds away, but cores are scarce. */
-  private static final int SPINS = 1_000;
+  /**
+   * A waiter spins briefly, then yields (a peer that shares its core gets to run), then parks.
+   * Measured at 1 MiB, 2 ranks, loaded 2-core machine: 100 spins + 200 yields 0.19-0.38 ms per
+   * call, 1000 spins 0.56-0.58 ms, 20000 spins 1.5-1.6 ms.
+   */
+  private static final int SPINS = 100;
+  private static final int YIELDS = 200;
 
   final int generation;
   final int worldSize;
@@ -75,7 +80,7 @@ final class Rendezvous {
   }
 
   /**
-   * Arrives at barrier {@code barrier} and waits until every rank has: spins briefly, then parks.
+   * Arrives at barrier {@code barrier} and waits until every rank has: spins, yields, then parks.
    *
    * @throws CollectiveException naming the missing ranks after the timeout, when interrupted (the
    *     flag stays set), or when the group is or becomes broken; the first two break it
@@ -94,6 +99,10 @@ final class Rendezvous {
       if ((now & BROKEN) != 0) throw broken(who);
       if (spins < SPINS) {
         Thread.onSpinWait();
+        continue;
+      }
+      if (spins < SPINS + YIELDS) {
+        Thread.yield();
         continue;
       }
       if (Thread.currentThread().isInterrupted()) {
