@@ -16,7 +16,7 @@ final class Attention {
   final int headDim;
   private final Arena arena;
   private final Object scope;
-  private Tensor qb, kb, vb, probs, ob, cosQ, sinQ, cosK, sinK; // forward state
+  private Tensor qb, kb, vb, probs, ob, cosQ, sinQ, cosK, sinK; // forward state (the rope tables are borrowed)
   private Tensor dO, dP, dq, dk, dv;
   private Tensor x, ctx;
   private int batch, nq, nk;
@@ -36,11 +36,12 @@ final class Attention {
   }
 
   /**
-   * y (B, Nq, D) ← attention of x (B, Nq, D) at coordsQ (B, Nq, 2) over ctx (B, Nk, Dc) at coordsK.
-   * For self-attention pass ctx == x and coordsK == coordsQ. Inputs must stay untouched until the
-   * backward.
+   * y (B, Nq, D) ← attention of x (B, Nq, D), rotated by ropeQ (B·Nq rows), over ctx (B, Nk, Dc),
+   * rotated by ropeK (B·Nk rows), both of this layer's freqs (RopeTables). For self-attention pass
+   * ctx == x and ropeK == ropeQ. Inputs and tables must stay untouched until the backward.
    */
-  void forward(Tensor x, Tensor coordsQ, Tensor ctx, Tensor coordsK, int batch, int nq, int nk, Tensor y) {
+  void forward(Tensor x, RopeTables.Rotation ropeQ, Tensor ctx, RopeTables.Rotation ropeK, int batch, int nq, int nk,
+      Tensor y) {
     long t0 = Profile.now();
     Backend be = arena.backend();
     this.x = x;
@@ -54,20 +55,13 @@ final class Attention {
     vb = arena.get(scope, "vb", (long) rk * dim);
     ob = arena.get(scope, "ob", (long) rq * dim);
     probs = arena.get(scope, "probs", (long) batch * heads * nq * nk);
-    cosQ = arena.get(scope, "cosQ", (long) rq * headDim);
-    sinQ = arena.get(scope, "sinQ", (long) rq * headDim);
+    cosQ = ropeQ.cos();
+    sinQ = ropeQ.sin();
+    cosK = ropeK.cos();
+    sinK = ropeK.sin();
     q.forward(be, x, rq, qb);
     k.forward(be, ctx, rk, kb);
     v.forward(be, ctx, rk, vb);
-    be.ropeTables(coordsQ, freqs.value, rq, headDim, cosQ, sinQ);
-    if (coordsK == coordsQ) {
-      cosK = cosQ;
-      sinK = sinQ;
-    } else {
-      cosK = arena.get(scope, "cosK", (long) rk * headDim);
-      sinK = arena.get(scope, "sinK", (long) rk * headDim);
-      be.ropeTables(coordsK, freqs.value, rk, headDim, cosK, sinK);
-    }
     be.rope(qb, cosQ, sinQ, rq, heads, headDim, false);
     be.rope(kb, cosK, sinK, rk, heads, headDim, false);
     double scale = 1 / Math.sqrt(headDim);

@@ -22,6 +22,8 @@ final class Backbone {
   private final Arena arena;
   private final double[] grid;
   private final int patchLen;
+  private final RopeTables tokenRope; // the encoder's tokens: its blocks' and the predictor's context
+  private final RopeTables queryRope; // the predictor's queries
   // encoder state
   private int batch, tokens, seq;
   private double dropRate;
@@ -56,6 +58,8 @@ final class Backbone {
     decNorm = new RmsNorm(ps, null, cfg.predDim(), arena, null);
     grid = Coordinates.grid(cfg.gridH(), cfg.gridW());
     patchLen = cfg.inChannels() * cfg.patchSize() * cfg.patchSize();
+    tokenRope = new RopeTables(arena);
+    queryRope = new RopeTables(arena);
   }
 
   /**
@@ -87,8 +91,9 @@ final class Backbone {
     coords = arena.get(coords, (long) batch * seq * 2);
     double[] c = Coordinates.tokens(grid, cfg.patches(), r, batch, patchIndex);
     be.upload(c, 0, coords, 0, c.length);
+    tokenRope.setCoordinates(coords, batch * seq);
     arena.profile().add(Profile.Kind.PATCH_EMBED, false, t0);
-    for (Block blk : encoder) blk.forward(x, coords, null, null, batch, seq, 0, 0, dropRate, rng);
+    for (Block blk : encoder) blk.forward(x, tokenRope, null, null, batch, seq, 0, 0, dropRate, rng);
     ctx = arena.get(ctx, (long) batch * seq * d);
     encNorm.forward(x, batch * seq, ctx);
     return ctx;
@@ -123,8 +128,9 @@ final class Backbone {
     qCoords = arena.get(qCoords, (long) rows * 2);
     double[] c = Coordinates.patches(grid, cfg.patches(), predictIndex);
     be.upload(c, 0, qCoords, 0, c.length);
+    queryRope.setCoordinates(qCoords, rows);
     for (int i = 0; i < depth; i++) {
-      decoder[i].forward(q, qCoords, ctx, coords, batch, queries, seq, cfg.dim(), dropRate, rng);
+      decoder[i].forward(q, queryRope, ctx, tokenRope, batch, queries, seq, cfg.dim(), dropRate, rng);
     }
     out = arena.get(out, (long) rows * dp);
     decNorm.forward(q, rows, out);

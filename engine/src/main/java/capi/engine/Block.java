@@ -17,7 +17,7 @@ final class Block {
   private final Object scope;
   private final Branch b1 = new Branch("b1");
   private final Branch b2 = new Branch("b2");
-  private Tensor coordsS, ctxS, ctxCoordsS, dctxS;
+  private Tensor ctxS, dctxS;
   private int batch, tokens, ctxTokens, ctxDim;
   private boolean cross;
 
@@ -48,10 +48,11 @@ final class Block {
   }
 
   /**
-   * x (B, T, D) updated in place at coords (B, T, 2); ctx (B, Tk, Dc) at ctxCoords, or null for
-   * self-attention. rng null: no drop path. ctx must stay untouched until the backward.
+   * x (B, T, D) updated in place at the coordinates of rope (B·T rows); ctx (B, Tk, Dc) at those of
+   * ctxRope, or null for self-attention. rng null: no drop path. ctx must stay untouched until the
+   * backward, and both coordinate sets until the next forward.
    */
-  void forward(Tensor x, Tensor coords, Tensor ctx, Tensor ctxCoords, int batch, int tokens, int ctxTokens,
+  void forward(Tensor x, RopeTables rope, Tensor ctx, RopeTables ctxRope, int batch, int tokens, int ctxTokens,
       int ctxDim, double dropRate, SplittableRandom rng) {
     Backend be = arena.backend();
     this.batch = batch;
@@ -62,22 +63,31 @@ final class Block {
     // branch 1: attention
     start(b1, x, dropRate, rng);
     int n = b1.keep.length;
-    coordsS = arena.get(scope, "coordsS", (long) n * tokens * 2);
-    be.gatherRows(coords, b1.keep, tokens * 2, coordsS);
+    RopeTables.Rotation rotation = kept(b1, "rope", rope.get(attn.freqs.value, attn.headDim), tokens);
     if (cross) {
       ctxS = arena.get(scope, "ctxS", (long) n * ctxTokens * ctxDim);
-      ctxCoordsS = arena.get(scope, "ctxCoordsS", (long) n * ctxTokens * 2);
       be.gatherRows(ctx, b1.keep, ctxTokens * ctxDim, ctxS);
-      be.gatherRows(ctxCoords, b1.keep, ctxTokens * 2, ctxCoordsS);
-      attn.forward(b1.normed, coordsS, ctxS, ctxCoordsS, n, tokens, ctxTokens, b1.out);
+      RopeTables.Rotation ctxRotation = kept(b1, "ctxRope", ctxRope.get(attn.freqs.value, attn.headDim), ctxTokens);
+      attn.forward(b1.normed, rotation, ctxS, ctxRotation, n, tokens, ctxTokens, b1.out);
     } else {
-      attn.forward(b1.normed, coordsS, b1.normed, coordsS, n, tokens, tokens, b1.out);
+      attn.forward(b1.normed, rotation, b1.normed, rotation, n, tokens, tokens, b1.out);
     }
     addBack(b1, b1.out, b1.scale, x);
     // branch 2: MLP
     start(b2, x, dropRate, rng);
     mlp.forward(b2.normed, b2.keep.length * tokens, b2.out);
     addBack(b2, b2.out, b2.scale, x);
+  }
+
+  /** The rotation of the branch's kept samples ({@code tokens} rows each): all of it when none is dropped. */
+  private RopeTables.Rotation kept(Branch br, String name, RopeTables.Rotation all, int tokens) {
+    if (br.keep.length == batch) return all;
+    int cols = tokens * attn.headDim;
+    Tensor cos = arena.get(scope, name + ".cos", (long) br.keep.length * cols);
+    Tensor sin = arena.get(scope, name + ".sin", (long) br.keep.length * cols);
+    arena.backend().gatherRows(all.cos(), br.keep, cols, cos);
+    arena.backend().gatherRows(all.sin(), br.keep, cols, sin);
+    return new RopeTables.Rotation(cos, sin);
   }
 
   /** x[keep] += scale·rows (a plain axpy when the branch kept every sample in order). */

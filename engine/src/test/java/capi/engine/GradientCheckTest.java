@@ -91,8 +91,10 @@ class GradientCheckTest {
     int b = 2, n = 5;
     Tensor x = random(b * n * 8), coords = random(b * n * 2), y = arena.get(null, b * n * 8), r = random(b * n * 8);
     Tensor dx = arena.get(null, b * n * 8);
+    RopeTables rope = ropeAt(coords, b * n);
     DoubleSupplier loss = () -> {
-      attn.forward(x, coords, x, coords, b, n, n, y);
+      RopeTables.Rotation rotation = rope.get(attn.freqs.value, attn.headDim);
+      attn.forward(x, rotation, x, rotation, b, n, n, y);
       return dot(y, r);
     };
     loss.getAsDouble();
@@ -112,8 +114,9 @@ class GradientCheckTest {
     Tensor x = random(b * nq * 12), cq = random(b * nq * 2), ctx = random(b * nk * 8), ck = random(b * nk * 2);
     Tensor y = arena.get(null, b * nq * 12), r = random(b * nq * 12);
     Tensor dx = arena.get(null, b * nq * 12), dctx = arena.get(null, b * nk * 8);
+    RopeTables ropeQ = ropeAt(cq, b * nq), ropeK = ropeAt(ck, b * nk);
     DoubleSupplier loss = () -> {
-      attn.forward(x, cq, ctx, ck, b, nq, nk, y);
+      attn.forward(x, ropeQ.get(attn.freqs.value, attn.headDim), ctx, ropeK.get(attn.freqs.value, attn.headDim), b, nq, nk, y);
       return dot(y, r);
     };
     loss.getAsDouble();
@@ -135,9 +138,10 @@ class GradientCheckTest {
       Tensor x0 = random(b * t * d), x = arena.get(null, b * t * d), coords = random(b * t * 2), r = random(b * t * d);
       Tensor ctx = cross ? random(b * tk * dc) : null, ck = cross ? random(b * tk * 2) : null;
       Tensor dctx = cross ? arena.get(null, b * tk * dc) : null;
+      RopeTables rope = ropeAt(coords, b * t), ctxRope = cross ? ropeAt(ck, b * tk) : null;
       DoubleSupplier loss = () -> {
         be.copy(x0, x);
-        blk.forward(x, coords, ctx, ck, b, t, cross ? tk : 0, cross ? dc : 0, 0.5, new SplittableRandom(3));
+        blk.forward(x, rope, ctx, ctxRope, b, t, cross ? tk : 0, cross ? dc : 0, 0.5, new SplittableRandom(3));
         return dot(x, r);
       };
       loss.getAsDouble();
@@ -211,6 +215,12 @@ class GradientCheckTest {
     Tensor t = arena.get(null, n);
     randomize(t, 1);
     return t;
+  }
+
+  private RopeTables ropeAt(Tensor coords, int rows) {
+    RopeTables rope = new RopeTables(arena);
+    rope.setCoordinates(coords, rows);
+    return rope;
   }
 
   private void randomize(Tensor t, double scale) {
