@@ -18,6 +18,10 @@ import java.time.Duration;
  * @param threadingMode media driver threads: shared | shared-network | dedicated | invoker (none:
  *     the ranks run the driver while they wait in an all-reduce)
  * @param timeout a peer silent for this long fails the all-reduce
+ * @param sameHost udp ranks whose processes share this host: shm (they all-reduce through a
+ *     memory-mapped file) or ring (the udp ring over loopback, as between hosts)
+ * @param shmChunkBytes bytes of one slot of the mapped file (shm): the all-reduce moves a buffer
+ *     through it in chunks of this size
  */
 public record CollectiveConfig(
     String aeronDir,
@@ -29,11 +33,15 @@ public record CollectiveConfig(
     int termLength,
     int socketBuffer,
     String threadingMode,
-    Duration timeout) {
+    Duration timeout,
+    String sameHost,
+    int shmChunkBytes) {
 
   private static final String P = "capi.collective.";
   /** Aeron's largest frame (a UDP datagram's payload). */
   private static final int MAX_MTU = 65504;
+  /** Mapped slots are whole pages, so every slot starts page- (and cache-line-) aligned. */
+  private static final int PAGE = 4096;
 
   /** Reads and validates {@code capi.collective} of a loaded configuration. */
   public static CollectiveConfig from(Config c) {
@@ -50,6 +58,10 @@ public record CollectiveConfig(
     }
     int port = CapiConfig.positiveInt(c, P + "udp-port-base");
     if (port > 65000) throw BadConfigException.of(P + "udp-port-base", port, "must be <= 65000");
+    int chunk = CapiConfig.positiveInt(c, P + "shm-chunk-bytes");
+    if (chunk % PAGE != 0 || chunk > (1 << 28)) {
+      throw BadConfigException.of(P + "shm-chunk-bytes", chunk, "must be a multiple of " + PAGE + " in [4096, 268435456]");
+    }
     return new CollectiveConfig(
         c.getString(P + "aeron-dir"),
         CapiConfig.oneOf(c, P + "channel", "memory", "ipc", "udp"),
@@ -60,6 +72,8 @@ public record CollectiveConfig(
         term,
         CapiConfig.positiveInt(c, P + "socket-buffer"),
         CapiConfig.oneOf(c, P + "threading-mode", "shared", "shared-network", "dedicated", "invoker"),
-        CapiConfig.positiveDuration(c, P + "timeout"));
+        CapiConfig.positiveDuration(c, P + "timeout"),
+        CapiConfig.oneOf(c, P + "same-host", "shm", "ring"),
+        chunk);
   }
 }

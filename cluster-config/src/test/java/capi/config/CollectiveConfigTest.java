@@ -19,6 +19,8 @@ class CollectiveConfigTest {
     assertEquals("memory", c.channel());
     assertEquals(65504, c.mtu());
     assertEquals(Duration.ofSeconds(10), c.timeout());
+    assertEquals("shm", c.sameHost());
+    assertEquals(1 << 20, c.shmChunkBytes());
   }
 
   @Test
@@ -26,6 +28,13 @@ class CollectiveConfigTest {
     BadConfigException e = assertThrows(BadConfigException.class,
         () -> read(Map.of("capi.collective.term-length", "131072")));
     assertTrue(e.getMessage().startsWith("capi.collective.term-length = 131072"), e.getMessage());
+  }
+
+  @Test
+  void rejectsAChunkThatIsNotWholePages() {
+    BadConfigException e = assertThrows(BadConfigException.class,
+        () -> read(Map.of("capi.collective.shm-chunk-bytes", "5000")));
+    assertTrue(e.getMessage().startsWith("capi.collective.shm-chunk-bytes = 5000"), e.getMessage());
   }
 
   @Test
