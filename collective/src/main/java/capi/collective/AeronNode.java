@@ -4,14 +4,11 @@ import capi.config.CollectiveConfig;
 import io.aeron.Aeron;
 import io.aeron.driver.MediaDriver;
 import io.aeron.driver.ThreadingMode;
-import java.io.File;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
 import org.agrona.CloseHelper;
-import org.agrona.IoUtil;
 
 /**
  * One node's embedded Aeron media driver and the client every rank of the node shares. Its
@@ -47,8 +44,8 @@ public final class AeronNode implements AutoCloseable {
   }
 
   public static AeronNode start(CollectiveConfig cfg, String nodeName) {
-    Path base = baseDirectory(cfg);
-    deleteDirectoriesOfDeadProcesses(base);
+    Path base = ShmFiles.base(cfg);
+    ShmFiles.deleteThoseOfDeadProcesses(base, PREFIX); // a crashed run leaves its directory (and logs) behind
     String name = PREFIX + ProcessHandle.current().pid() + "-" + STARTS.incrementAndGet() + "-"
         + nodeName.replaceAll("[^A-Za-z0-9_.-]", "_");
     ThreadingMode mode = ThreadingMode.valueOf(cfg.threadingMode().toUpperCase().replace('-', '_'));
@@ -121,28 +118,6 @@ public final class AeronNode implements AutoCloseable {
     while (!closing) {
       doWork();
       LockSupport.parkNanos(KEEPER_PERIOD_NS);
-    }
-  }
-
-  private static Path baseDirectory(CollectiveConfig cfg) {
-    if (!cfg.aeronDir().isEmpty()) return Path.of(cfg.aeronDir());
-    Path shm = Path.of("/dev/shm");
-    return Files.isDirectory(shm) && Files.isWritable(shm) ? shm : Path.of(System.getProperty("java.io.tmpdir"));
-  }
-
-  /** A crashed run leaves its directory (and its log buffers) behind; its name carries the pid. */
-  private static void deleteDirectoriesOfDeadProcesses(Path base) {
-    File[] dirs = base.toFile().listFiles((d, n) -> n.startsWith(PREFIX));
-    if (dirs == null) return;
-    for (File dir : dirs) {
-      String rest = dir.getName().substring(PREFIX.length());
-      int dash = rest.indexOf('-');
-      try {
-        long pid = Long.parseLong(dash < 0 ? rest : rest.substring(0, dash));
-        if (ProcessHandle.of(pid).isEmpty()) IoUtil.delete(dir, true);
-      } catch (NumberFormatException notOurs) {
-        // Not a name this class made; leave it alone.
-      }
     }
   }
 }
