@@ -35,8 +35,11 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
 
   public sealed interface Command {}
 
-  /** A worker's answer to Identify: where its ring endpoint lives and which node it runs on. */
-  public record WorkerInfo(ActorRef<Worker.Command> worker, String host, String node) implements Command {}
+  /**
+   * A worker's answer to Identify: where its ring endpoint lives (host, and its collective node's
+   * same-host token file, "" for none) and which node it runs on.
+   */
+  public record WorkerInfo(ActorRef<Worker.Command> worker, String host, String sameHost, String node) implements Command {}
 
   private record WorkersListed(Receptionist.Listing listing) implements Command {}
 
@@ -89,7 +92,7 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
   private final long startedNanos = System.nanoTime();
 
   /** Sorted with this node's workers first, so rank 0 (which writes checkpoints) is local. */
-  private record Member(ActorRef<Worker.Command> ref, String host, String node) {}
+  private record Member(ActorRef<Worker.Command> ref, String host, String sameHost, String node) {}
 
   private Coordinator(ActorContext<Command> ctx, TimerScheduler<Command> timers, RunSpec spec) {
     super(ctx);
@@ -130,7 +133,7 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
 
   private Behavior<Command> onWorkerInfo(WorkerInfo m) {
     if (members.stream().anyMatch(x -> x.ref().equals(m.worker()))) return this;
-    members.add(new Member(m.worker(), m.host(), m.node()));
+    members.add(new Member(m.worker(), m.host(), m.sameHost(), m.node()));
     members.sort(Comparator.comparing((Member x) -> !x.node().equals(localNode())).thenComparing(Member::node)
         .thenComparing(x -> x.ref().path().name()));
     getContext().watchWith(m.worker(), new WorkerGone(m.worker()));
@@ -152,7 +155,7 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
     int world = largestWorld();
     ring = List.copyOf(members.subList(0, world));
     List<String> endpoints = new ArrayList<>();
-    for (int r = 0; r < world; r++) endpoints.add(spec.endpoint(ring.get(r).host(), r));
+    for (int r = 0; r < world; r++) endpoints.add(spec.endpoint(ring.get(r).host(), ring.get(r).sameHost(), r));
     getContext().getLog().info("ring generation {}: {} workers", generation, world);
     spec.metrics().runStarted(spec.totalSteps(), world);
     expect(Phase.JOINING);

@@ -44,8 +44,8 @@ public record RunSpec(
     double clusteringLr(long step);
   }
 
-  String endpoint(String host, int rank) {
-    return RingEndpoints.of(collective, host, rank);
+  String endpoint(String host, String sameHost, int rank) {
+    return RingEndpoints.of(collective, host, sameHost, rank);
   }
 
   int epochOf(long step) {

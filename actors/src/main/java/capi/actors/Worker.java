@@ -113,7 +113,8 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
   }
 
   private Behavior<Command> onIdentify(Identify m) {
-    m.replyTo().tell(new Coordinator.WorkerInfo(getContext().getSelf(), setup.collective().udpHost(),
+    String sameHost = setup.collectiveNode() == null ? "" : setup.collectiveNode().sameHost();
+    m.replyTo().tell(new Coordinator.WorkerInfo(getContext().getSelf(), setup.collective().udpHost(), sameHost,
         getContext().getSystem().address().toString()));
     return this;
   }

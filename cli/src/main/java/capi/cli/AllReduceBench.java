@@ -2,13 +2,17 @@ package capi.cli;
 
 import capi.collective.AllReduce;
 import capi.collective.CollectiveNode;
+import capi.collective.MappedAllReduce;
 import capi.collective.ReduceOp;
 import capi.collective.RingEndpoints;
 import capi.config.CapiConfig;
 import capi.config.CollectiveConfig;
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
 import java.lang.management.ManagementFactory;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -24,12 +28,15 @@ import org.agrona.concurrent.UnsafeBuffer;
 /**
  * `capi bench --what allreduce`: all-reduce bandwidth of K workers through shared memory (ranks in
  * this JVM, the default channel), the Aeron ring over IPC (ranks in this JVM), over UDP on
- * 127.0.0.1 with the ranks in this JVM, and over UDP with one JVM per rank; and this machine's
- * single-thread memcpy bandwidth as the yardstick. busbw = 2(n-1)/n · bytes / time.
+ * 127.0.0.1 with the ranks in this JVM, and with one JVM per rank both through the mapped file
+ * (capi.collective.same-host, default shm) and over the UDP ring (same-host = ring); and this
+ * machine's single-thread memcpy bandwidth as the yardstick. busbw = 2(n-1)/n · bytes / time.
  */
 final class AllReduceBench {
   private static final long MIB = 1 << 20;
   private static final int WARMUP = 2;
+  /** A node without a same-host token file, on the children's stdin and stdout. */
+  private static final String NO_TOKEN = "-";
 
   private AllReduceBench() {}
 
@@ -51,15 +58,17 @@ final class AllReduceBench {
     System.out.printf(Locale.ROOT, "memcpy (one thread)  bytes=%d  %.2f GB/s%n", largest, memcpy / 1e9);
 
     Map<String, String> udp = channel(options, "udp");
+    Map<String, String> udpRing = new LinkedHashMap<>(udp);
+    udpRing.put("capi.collective.same-host", "ring");
     int steps = options.steps == null ? 0 : options.steps;
     double[] memoryTimes = inThisJvm(collective(options, channel(options, "memory")), workers, sizes, steps);
     report("memory", workers, sizes, memoryTimes);
     double[] ipcTimes = inThisJvm(collective(options, channel(options, "ipc")), workers, sizes, steps);
     report("ipc", workers, sizes, ipcTimes);
-    double[] udpTimes = inThisJvm(collective(options, udp), workers, sizes, steps);
+    double[] udpTimes = inThisJvm(collective(options, udpRing), workers, sizes, steps);
     report("udp", workers, sizes, udpTimes);
-    double[] udpProcessTimes = inProcesses(options, udp, workers, sizes, steps);
-    report("udp, 1 JVM per rank", workers, sizes, udpProcessTimes);
+    double[] shmProcessTimes = inProcesses(options, udp, workers, sizes, steps);
+    double[] udpProcessTimes = inProcesses(options, udpRing, workers, sizes, steps);
 
     int last = sizes.length - 1;
     double busbw = busbw(workers, largest, memoryTimes[last]);
@@ -67,14 +76,18 @@ final class AllReduceBench {
         "{\"event\":\"bench\",\"what\":\"allreduce\",\"workers\":%d,\"bytes\":%d,\"transport\":\"memory\","
             + "\"busbw_bytes_per_s\":%.0f,\"algbw_bytes_per_s\":%.0f,\"seconds\":%.6f,"
             + "\"memcpy_bytes_per_s\":%.0f,\"busbw_over_memcpy\":%.3f,\"ipc_busbw_bytes_per_s\":%.0f,"
-            + "\"udp_busbw_bytes_per_s\":%.0f,\"udp_processes_busbw_bytes_per_s\":%.0f}%n",
+            + "\"udp_busbw_bytes_per_s\":%.0f,\"udp_processes_busbw_bytes_per_s\":%.0f,"
+            + "\"shm_processes_busbw_bytes_per_s\":%.0f}%n",
         workers, largest, busbw, largest / memoryTimes[last], memoryTimes[last], memcpy, busbw / memcpy,
         busbw(workers, largest, ipcTimes[last]), busbw(workers, largest, udpTimes[last]),
-        busbw(workers, largest, udpProcessTimes[last]));
+        busbw(workers, largest, udpProcessTimes[last]), busbw(workers, largest, shmProcessTimes[last]));
     return Main.EXIT_OK;
   }
 
-  /** A peer rank of the "1 JVM per rank" case: args rank, workers, steps (0 = auto), sizes, config file or "-", KEY=VALUE... */
+  /**
+   * A peer rank of the "1 JVM per rank" case: args rank, workers, steps (0 = auto), sizes, config
+   * file or "-", KEY=VALUE... Prints its node's same-host token file, reads every rank's (inProcesses).
+   */
   public static void main(String[] args) throws Exception {
     int rank = Integer.parseInt(args[0]);
     int workers = Integer.parseInt(args[1]);
@@ -87,9 +100,13 @@ final class AllReduceBench {
       overrides.put(kv[0], kv[1]);
     }
     CollectiveConfig cfg = CollectiveConfig.from(CapiConfig.load(file, overrides, null));
-    try (CollectiveNode node = CollectiveNode.start(cfg, "bench-rank-" + rank);
-        AllReduce ring = node.join(0, rank, RingEndpoints.local(cfg, workers), maxFloats(sizes))) {
-      timeRank(ring, sizes, steps);
+    try (CollectiveNode node = CollectiveNode.start(cfg, "bench-rank-" + rank)) {
+      System.out.println(node.sameHost().isEmpty() ? NO_TOKEN : node.sameHost());
+      System.out.flush();
+      String tokens = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8)).readLine();
+      try (AllReduce ring = node.join(0, rank, endpoints(cfg, Arrays.asList(tokens.split(" "))), maxFloats(sizes))) {
+        timeRank(ring, sizes, steps);
+      }
     }
     System.exit(0);
   }
@@ -106,9 +123,9 @@ final class AllReduceBench {
 
   /** Seconds per all-reduce for each size: all ranks in this JVM, one thread each; the slowest rank counts. */
   private static double[] inThisJvm(CollectiveConfig cfg, int workers, long[] sizes, int steps) throws Exception {
-    List<String> endpoints = RingEndpoints.local(cfg, workers);
     ExecutorService pool = Executors.newFixedThreadPool(workers);
     try (CollectiveNode node = CollectiveNode.start(cfg, "bench")) {
+      List<String> endpoints = RingEndpoints.local(node, workers);
       List<Future<double[]>> ranks = new ArrayList<>();
       for (int r = 0; r < workers; r++) {
         int rank = r;
@@ -129,7 +146,11 @@ final class AllReduceBench {
     }
   }
 
-  /** Rank 0 here, ranks 1..K-1 in child JVMs with their own media drivers; rank 0's times. */
+  /**
+   * Rank 0 here, ranks 1..K-1 in child JVMs with their own collective nodes; rank 0's times, reported
+   * under the implementation rank 0 got (mapped file or udp ring). The ranks' endpoints name their
+   * nodes' same-host token files: each child prints its own, and reads every rank's on stdin.
+   */
   private static double[] inProcesses(
       BenchCommand options, Map<String, String> overrides, int workers, long[] sizes, int steps) throws Exception {
     List<Process> peers = new ArrayList<>();
@@ -137,9 +158,19 @@ final class AllReduceBench {
       for (int r = 1; r < workers; r++) peers.add(startPeer(options, overrides, r, workers, steps, sizes));
       CollectiveConfig cfg = collective(options, overrides);
       double[] times;
-      try (CollectiveNode node = CollectiveNode.start(cfg, "bench-rank-0");
-          AllReduce ring = node.join(0, 0, RingEndpoints.local(cfg, workers), maxFloats(sizes))) {
-        times = timeRank(ring, sizes, steps);
+      try (CollectiveNode node = CollectiveNode.start(cfg, "bench-rank-0")) {
+        List<String> tokens = new ArrayList<>(List.of(node.sameHost().isEmpty() ? NO_TOKEN : node.sameHost()));
+        for (Process p : peers) {
+          tokens.add(new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8)).readLine());
+        }
+        for (Process p : peers) {
+          p.getOutputStream().write((String.join(" ", tokens) + "\n").getBytes(StandardCharsets.UTF_8));
+          p.getOutputStream().flush();
+        }
+        try (AllReduce ring = node.join(0, 0, endpoints(cfg, tokens), maxFloats(sizes))) {
+          times = timeRank(ring, sizes, steps);
+          report((ring instanceof MappedAllReduce ? "mapped" : "udp") + ", 1 JVM per rank", workers, sizes, times);
+        }
       }
       for (Process p : peers) {
         if (p.waitFor() != 0) throw new IllegalStateException("all-reduce peer process exited with " + p.exitValue());
@@ -161,8 +192,16 @@ final class AllReduceBench {
     cmd.add(String.join(",", Arrays.stream(sizes).mapToObj(Long::toString).toList()));
     cmd.add(options.common.configFile == null ? "-" : options.common.configFile.toString());
     overrides.forEach((k, v) -> cmd.add(k + "=" + v));
-    return new ProcessBuilder(cmd).redirectOutput(ProcessBuilder.Redirect.DISCARD)
-        .redirectError(ProcessBuilder.Redirect.INHERIT).start();
+    return new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+  }
+
+  /** The endpoints of ranks on this host, one per same-host token file (NO_TOKEN: none). */
+  private static List<String> endpoints(CollectiveConfig cfg, List<String> tokens) {
+    List<String> endpoints = new ArrayList<>();
+    for (int r = 0; r < tokens.size(); r++) {
+      endpoints.add(RingEndpoints.of(cfg, cfg.udpHost(), tokens.get(r).equals(NO_TOKEN) ? "" : tokens.get(r), r));
+    }
+    return endpoints;
   }
 
   /** One rank's loop: per size, warm-up calls then timed calls of SUM (steps, 0 = about 512 MiB, at least 3); seconds per call. */
@@ -193,7 +232,7 @@ final class AllReduceBench {
 
   private static void report(String transport, int workers, long[] sizes, double[] seconds) {
     for (int i = 0; i < sizes.length; i++) {
-      System.out.printf(Locale.ROOT, "allreduce %-20s workers=%d bytes=%-9d %9.3f ms  algbw %6.2f GB/s  busbw %6.2f GB/s%n",
+      System.out.printf(Locale.ROOT, "allreduce %-24s workers=%d bytes=%-9d %9.3f ms  algbw %6.2f GB/s  busbw %6.2f GB/s%n",
           transport, workers, sizes[i], seconds[i] * 1e3, sizes[i] / seconds[i] / 1e9,
           busbw(workers, sizes[i], seconds[i]) / 1e9);
     }

@@ -1,40 +1,89 @@
 package capi.collective;
 
 import capi.config.CollectiveConfig;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /**
- * What the ranks of one JVM share: the rendezvous of shared-memory groups, one per generation,
- * and the embedded Aeron media driver when the channel needs one (ipc, udp). One per JVM and node.
+ * What the ranks of one JVM share: the rendezvous of shared-memory groups, one per generation; the
+ * embedded Aeron media driver when the channel needs one (ipc, udp); and with udp and
+ * capi.collective.same-host = shm the node's same-host token file (NodeToken), which its udp
+ * endpoints name so that ranks of one host find each other. One per JVM and node.
  */
 public final class CollectiveNode implements AutoCloseable {
   private final CollectiveConfig cfg;
   private final AeronNode aeron; // null for channel = memory
+  private final NodeToken token; // null unless udp with same-host = shm
   private final Map<Integer, Rendezvous> groups = new HashMap<>(); // guarded by this
 
-  private CollectiveNode(CollectiveConfig cfg, AeronNode aeron) {
+  private CollectiveNode(CollectiveConfig cfg, AeronNode aeron, NodeToken token) {
     this.cfg = cfg;
     this.aeron = aeron;
+    this.token = token;
   }
 
-  /** Starts the node's media driver unless the channel is memory (which needs none). */
+  /**
+   * Starts the node's media driver unless the channel is memory (which needs none), and with udp
+   * and same-host = shm writes its token file (deleting the group and token files of processes
+   * that no longer run).
+   */
   public static CollectiveNode start(CollectiveConfig cfg, String nodeName) {
-    return new CollectiveNode(cfg, cfg.channel().equals("memory") ? null : AeronNode.start(cfg, nodeName));
+    if (cfg.channel().equals("memory")) return new CollectiveNode(cfg, null, null);
+    AeronNode aeron = AeronNode.start(cfg, nodeName);
+    if (!cfg.channel().equals("udp") || !cfg.sameHost().equals("shm")) return new CollectiveNode(cfg, aeron, null);
+    try {
+      ShmFiles.deleteThoseOfDeadProcesses(ShmFiles.base(cfg), MappedGroup.PREFIX);
+      return new CollectiveNode(cfg, aeron, NodeToken.create(ShmFiles.base(cfg)));
+    } catch (RuntimeException e) {
+      aeron.close();
+      throw e;
+    }
+  }
+
+  public CollectiveConfig config() {
+    return cfg;
+  }
+
+  /** This node's same-host token file, for its udp endpoints (RingEndpoints.of); "" when it has none. */
+  public String sameHost() {
+    return token == null ? "" : token.path().toString();
   }
 
   /**
    * Joins an all-reduce group as {@code rank}: shared memory when every endpoint is
-   * {@link RingEndpoints#MEMORY} (all ranks in this JVM), else a ring over Aeron. Every rank joins
-   * at the same time with the same generation and endpoints; see RingAllReduce.join.
+   * {@link RingEndpoints#MEMORY} (all ranks in this JVM); a mapped file when same-host = shm and
+   * every endpoint names a token file valid here (all ranks on this host: MappedAllReduce); else a
+   * ring over Aeron. Every rank joins at the same time with the same generation and endpoints; see
+   * RingAllReduce.join.
    */
   public AllReduce join(int generation, int rank, List<String> endpoints, int maxFloats) {
     if (endpoints.stream().allMatch(RingEndpoints.MEMORY::equals)) {
       return SharedMemoryAllReduce.join(this, cfg.timeout().toNanos(), generation, rank, endpoints.size(), maxFloats);
     }
+    Optional<List<NodeToken>> sameHost = sameHost(endpoints);
+    if (sameHost.isPresent()) {
+      return MappedAllReduce.join(sameHost.get(), generation, rank, cfg.shmChunkBytes(), cfg.timeout().toNanos(), maxFloats);
+    }
     if (aeron == null) throw new IllegalStateException("endpoints " + endpoints + " need Aeron; this node's channel is memory");
     return RingAllReduce.join(aeron, cfg, generation, rank, endpoints, maxFloats);
+  }
+
+  /**
+   * Every rank's token, when same-host = shm and every endpoint names a token file valid here.
+   * Every rank decides alike: the files and their writers are the same for all ranks of one host.
+   */
+  Optional<List<NodeToken>> sameHost(List<String> endpoints) {
+    if (!cfg.sameHost().equals("shm") || endpoints.size() > MappedGroup.MAX_RANKS) return Optional.empty();
+    List<NodeToken> tokens = new ArrayList<>(endpoints.size());
+    for (String e : endpoints) {
+      Optional<NodeToken> t = NodeToken.find(RingEndpoints.sameHostFile(e));
+      if (t.isEmpty()) return Optional.empty();
+      tokens.add(t.get());
+    }
+    return Optional.of(tokens);
   }
 
   synchronized Rendezvous enter(int generation, int rank, int worldSize, long timeoutNs) {
@@ -50,8 +99,10 @@ public final class CollectiveNode implements AutoCloseable {
     if (group.release(rank)) groups.remove(group.generation, group);
   }
 
+  /** Stops the media driver and deletes the token file. */
   @Override
   public void close() {
+    if (token != null) token.delete();
     if (aeron != null) aeron.close();
   }
 }

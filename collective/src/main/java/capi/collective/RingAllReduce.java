@@ -104,25 +104,26 @@ public final class RingAllReduce implements AllReduce {
    */
   public static RingAllReduce join(
       AeronNode node, CollectiveConfig cfg, int generation, int rank, List<String> ringEndpoints, int maxFloats) {
-    int n = ringEndpoints.size();
+    List<String> addresses = ringEndpoints.stream().map(RingEndpoints::address).toList(); // without token files
+    int n = addresses.size();
     if (rank < 0 || rank >= n) throw new IllegalArgumentException("rank " + rank + " not in [0, " + n + ")");
     if (maxFloats < 0) throw new IllegalArgumentException("maxFloats " + maxFloats + " < 0");
-    if (n == 1) return new RingAllReduce(node, cfg, generation, rank, ringEndpoints, maxFloats, null, null);
+    if (n == 1) return new RingAllReduce(node, cfg, generation, rank, addresses, maxFloats, null, null);
     int right = (rank + 1) % n;
     Subscription fromLeft = null;
     ExclusivePublication toRight = null;
     try {
       fromLeft = node.aeron().addSubscription(
-          RingEndpoints.subscriptionChannel(cfg, ringEndpoints.get(rank)), RingEndpoints.streamId(cfg, rank));
+          RingEndpoints.subscriptionChannel(cfg, addresses.get(rank)), RingEndpoints.streamId(cfg, rank));
       toRight = node.aeron().addExclusivePublication(
-          RingEndpoints.publicationChannel(cfg, ringEndpoints.get(right)), RingEndpoints.streamId(cfg, right));
-      RingAllReduce ring = new RingAllReduce(node, cfg, generation, rank, ringEndpoints, maxFloats, toRight, fromLeft);
+          RingEndpoints.publicationChannel(cfg, addresses.get(right)), RingEndpoints.streamId(cfg, right));
+      RingAllReduce ring = new RingAllReduce(node, cfg, generation, rank, addresses, maxFloats, toRight, fromLeft);
       ring.awaitNeighbours();
       return ring;
     } catch (AeronException e) { // e.g. a udp port that another process holds
       CloseHelper.closeAll(toRight, fromLeft);
       throw new CollectiveException("rank " + rank + " of " + n + " (generation " + generation + "): cannot open its links ("
-          + ringEndpoints.get(rank) + " in, " + ringEndpoints.get(right) + " out): " + e.getMessage());
+          + addresses.get(rank) + " in, " + addresses.get(right) + " out): " + e.getMessage());
     } catch (RuntimeException e) {
       CloseHelper.closeAll(toRight, fromLeft);
       throw e;

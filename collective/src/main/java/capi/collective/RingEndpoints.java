@@ -10,30 +10,54 @@ import java.util.List;
 /**
  * Where each rank of an all-reduce group receives. An endpoint is "memory" (the rank reads its
  * peers' buffers in this JVM: SharedMemoryAllReduce), "aeron:ipc" (the rank shares this node's
- * media driver) or "host:port" (udp); over Aeron rank r listens on stream
- * {@code stream-id-base + r}, and on udp port {@code udp-port-base + r} of its node's address.
+ * media driver) or udp: {@code host:port}, or {@code host:port#shm=PATH} where PATH is the node's
+ * same-host token file (NodeToken; written when capi.collective.same-host = shm). Over Aeron rank r
+ * listens on stream {@code stream-id-base + r}, and on udp port {@code udp-port-base + r} of its
+ * node's address; the ring uses only {@code host:port} ({@link #address}). Ranks whose endpoints
+ * all name token files valid on this host all-reduce through a mapped file (MappedAllReduce).
  */
 public final class RingEndpoints {
   public static final String MEMORY = "memory";
   public static final String IPC = "aeron:ipc";
+  private static final String SAME_HOST = "#shm=";
   private static final Path RMEM_MAX = Path.of("/proc/sys/net/core/rmem_max");
 
   private RingEndpoints() {}
 
-  /** The endpoint of {@code rank}, running on the node whose address is {@code host}. */
-  public static String of(CollectiveConfig cfg, String host, int rank) {
+  /**
+   * The endpoint of {@code rank}, running on the node whose address is {@code host} and whose
+   * same-host token file is {@code sameHost} ("" = none: CollectiveNode.sameHost).
+   */
+  public static String of(CollectiveConfig cfg, String host, String sameHost, int rank) {
     return switch (cfg.channel()) {
       case "memory" -> MEMORY;
       case "ipc" -> IPC;
-      default -> host + ":" + (cfg.udpPortBase() + rank);
+      default -> host + ":" + (cfg.udpPortBase() + rank) + (sameHost.isEmpty() ? "" : SAME_HOST + sameHost);
     };
   }
 
-  /** Endpoints of a ring whose ranks all run on this node ({@code udp-host}). */
-  public static List<String> local(CollectiveConfig cfg, int worldSize) {
+  /** Endpoints of a group whose ranks all run on this node ({@code udp-host}). */
+  public static List<String> local(CollectiveNode node, int worldSize) {
+    return local(node.config(), node.sameHost(), worldSize);
+  }
+
+  /** Endpoints of a group whose ranks all run on one node ({@code udp-host}) with this token file ("" = none). */
+  static List<String> local(CollectiveConfig cfg, String sameHost, int worldSize) {
     List<String> endpoints = new ArrayList<>(worldSize);
-    for (int r = 0; r < worldSize; r++) endpoints.add(of(cfg, cfg.udpHost(), r));
+    for (int r = 0; r < worldSize; r++) endpoints.add(of(cfg, cfg.udpHost(), sameHost, r));
     return endpoints;
+  }
+
+  /** The udp address of an endpoint (without its token file), or the endpoint itself. */
+  static String address(String endpoint) {
+    int at = endpoint.indexOf(SAME_HOST);
+    return at < 0 ? endpoint : endpoint.substring(0, at);
+  }
+
+  /** The token file an endpoint names, or "" when it names none. */
+  static String sameHostFile(String endpoint) {
+    int at = endpoint.indexOf(SAME_HOST);
+    return at < 0 ? "" : endpoint.substring(at + SAME_HOST.length());
   }
 
   static int streamId(CollectiveConfig cfg, int rank) {

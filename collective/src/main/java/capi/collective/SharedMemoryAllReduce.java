@@ -27,7 +27,7 @@ public final class SharedMemoryAllReduce implements AllReduce {
    * arrays (which C2 vectorises, unlike these raw loads), measured no clearly better: the loop
    * moves memory at about twice a memcpy's time for twice a memcpy's bytes.
    */
-  private static final int BLOCK_BYTES = 256 * 1024;
+  static final int BLOCK_BYTES = 256 * 1024;
   private static final sun.misc.Unsafe MEMORY = UnsafeAccess.UNSAFE;
 
   private final CollectiveNode node;
@@ -113,8 +113,7 @@ public final class SharedMemoryAllReduce implements AllReduce {
       if (group.isBroken()) throw group.broken(who); // a peer gave up: write into no one's buffer any more
       int bytes = (int) Math.min(BLOCK_BYTES, to - offset);
       long sum = at[0] + offset;
-      for (int r = 1; r < n; r++) op.combine(at[r] + offset, sum, bytes);
-      if (op == ReduceOp.AVG) ReduceOp.divide(sum, bytes, n);
+      op.reduce(at, offset, sum, bytes);
       for (int r = 1; r < n; r++) MEMORY.copyMemory(sum, at[r] + offset, bytes);
     }
   }

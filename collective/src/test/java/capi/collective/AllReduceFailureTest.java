@@ -16,24 +16,24 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * A vanished peer becomes a CollectiveException within the timeout, naming it; an interrupt ends a
- * call at once; survivors re-form the group. For shared memory and the ring (over ipc; udp where
- * only udp can fail so).
+ * call at once; survivors re-form the group. For shared memory, the mapped file (ranks as threads of
+ * this JVM: the protocol does not care) and the ring (over ipc; udp where only udp can fail so).
  */
 class AllReduceFailureTest {
   private static final long TIMEOUT_MS = 1000;
   private static final CollectiveConfig CFG = config("ipc", TIMEOUT_MS + "ms");
 
-  private static CollectiveConfig config(String channel, String timeout) {
-    return Ranks.config(Map.of("capi.collective.channel", channel, "capi.collective.timeout", timeout,
-        "capi.collective.mtu", "8192", "capi.collective.term-length", "65536", "capi.collective.stream-id-base", "7300"));
+  private static CollectiveConfig config(String transport, String timeout) {
+    return Ranks.config(Ranks.transport(transport, Map.of("capi.collective.timeout", timeout,
+        "capi.collective.mtu", "8192", "capi.collective.term-length", "65536", "capi.collective.stream-id-base", "7300")));
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {"memory", "ipc"})
+  @ValueSource(strings = {"memory", "ipc", "mapped"})
   void aSilentPeerFailsTheCallWithinTheTimeoutNamingIt(String channel) throws Exception {
     CollectiveConfig cfg = config(channel, TIMEOUT_MS + "ms");
     try (CollectiveNode node = CollectiveNode.start(cfg, "silent-peer")) {
-      List<AllReduce> ring = Ranks.joinAll(node, cfg, 0, 2, 1000);
+      List<AllReduce> ring = Ranks.joinAll(node, 0, 2, 1000);
       try {
         ByteBuffer buffer = Ranks.floats(new float[1000]);
         long start = System.nanoTime();
@@ -52,11 +52,12 @@ class AllReduceFailureTest {
     }
   }
 
-  @Test
-  void sharedMemoryRanksThatPassDifferentCountsFailBoth() throws Exception {
-    CollectiveConfig cfg = config("memory", "60s");
+  @ParameterizedTest
+  @ValueSource(strings = {"memory", "mapped"})
+  void sharedMemoryRanksThatPassDifferentCountsFailBoth(String transport) throws Exception {
+    CollectiveConfig cfg = config(transport, "60s");
     try (CollectiveNode node = CollectiveNode.start(cfg, "mismatch")) {
-      List<AllReduce> group = Ranks.joinAll(node, cfg, 0, 2, 1000);
+      List<AllReduce> group = Ranks.joinAll(node, 0, 2, 1000);
       try {
         List<String> errors = Ranks.onEach(2, rank -> assertThrows(CollectiveException.class,
             () -> group.get(rank).allReduce(Ranks.floats(new float[1000]), 999 + rank, ReduceOp.SUM)).getMessage());
@@ -69,11 +70,11 @@ class AllReduceFailureTest {
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {"memory", "ipc"})
+  @ValueSource(strings = {"memory", "ipc", "mapped"})
   void interruptingAWaitingRankEndsTheCallBeforeTheTimeout(String channel) throws Exception {
     CollectiveConfig patient = config(channel, "60s");
     try (CollectiveNode node = CollectiveNode.start(patient, "interrupt")) {
-      List<AllReduce> ring = Ranks.joinAll(node, patient, 0, 2, 1000);
+      List<AllReduce> ring = Ranks.joinAll(node, 0, 2, 1000);
       try {
         Thread caller = Thread.currentThread();
         Thread interrupter = new Thread(() -> {
@@ -101,7 +102,7 @@ class AllReduceFailureTest {
     try (AeronNode node = AeronNode.start(udp, "taken");
         java.net.DatagramSocket squatter = new java.net.DatagramSocket(40711, java.net.InetAddress.getLoopbackAddress())) {
       CollectiveException e = assertThrows(CollectiveException.class,
-          () -> RingAllReduce.join(node, udp, 0, 0, RingEndpoints.local(udp, 2), 10));
+          () -> RingAllReduce.join(node, udp, 0, 0, RingEndpoints.local(udp, "", 2), 10));
       assertTrue(e.getMessage().contains("127.0.0.1:40711"), e.getMessage());
     }
   }
@@ -112,7 +113,7 @@ class AllReduceFailureTest {
     CollectiveConfig udp = Ranks.config(Map.of("capi.collective.channel", "udp", "capi.collective.udp-port-base", "40721",
         "capi.collective.threading-mode", threadingMode, "capi.collective.timeout", "5s"));
     int count = 4_000_000;
-    List<String> endpoints = RingEndpoints.local(udp, 2);
+    List<String> endpoints = RingEndpoints.local(udp, "", 2);
     // Without close() waiting for the driver to send, this failed in about 1 of 20 attempts here.
     for (int attempt = 0; attempt < 3; attempt++) {
       int generation = attempt;
@@ -153,23 +154,23 @@ class AllReduceFailureTest {
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {"memory", "ipc"})
+  @ValueSource(strings = {"memory", "ipc", "mapped"})
   void aJoinWithoutTheNeighbourFailsNamingIt(String channel) throws Exception {
     CollectiveConfig cfg = config(channel, TIMEOUT_MS + "ms");
     try (CollectiveNode node = CollectiveNode.start(cfg, "lonely")) {
       CollectiveException e = assertThrows(CollectiveException.class,
-          () -> node.join(0, 0, RingEndpoints.local(cfg, 2), 10));
+          () -> node.join(0, 0, RingEndpoints.local(node, 2), 10));
       assertTrue(e.getMessage().contains("rank 1") && e.getMessage().contains("did not join"), e.getMessage());
     }
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {"memory", "ipc"})
+  @ValueSource(strings = {"memory", "ipc", "mapped"})
   void survivorsOfAClosedRankReformTheGroup(String channel) throws Exception {
     int count = 30_000;
     CollectiveConfig cfg = config(channel, TIMEOUT_MS + "ms");
     try (CollectiveNode node = CollectiveNode.start(cfg, "reform")) {
-      List<AllReduce> three = Ranks.joinAll(node, cfg, 0, 3, count);
+      List<AllReduce> three = Ranks.joinAll(node, 0, 3, count);
       AllReduceTest.check(three, count, ReduceOp.SUM, 1);
       three.get(2).close(); // rank 2 goes away
       List<String> errors = Ranks.onEach(2, rank -> {
@@ -181,7 +182,7 @@ class AllReduceFailureTest {
       three.get(0).close();
       three.get(1).close();
 
-      List<AllReduce> two = Ranks.joinAll(node, cfg, 1, 2, count);
+      List<AllReduce> two = Ranks.joinAll(node, 1, 2, count);
       try {
         for (ReduceOp op : ReduceOp.values()) AllReduceTest.check(two, count, op, 2);
       } finally {

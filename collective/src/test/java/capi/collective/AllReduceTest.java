@@ -10,7 +10,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
-import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -22,21 +21,22 @@ import org.junit.jupiter.params.provider.ValueSource;
 class AllReduceTest {
   private static final int MAX_FLOATS = 200_000;
 
-  /** Small frames and terms so that moderate sizes take many chunks and hit back-pressure (ipc). */
-  static CollectiveConfig config(String channel) {
-    return Ranks.config(Map.of("capi.collective.channel", channel, "capi.collective.mtu", "4096",
-        "capi.collective.term-length", "65536", "capi.collective.timeout", "20s"));
+  /** Small frames, terms and slots so that moderate sizes take many chunks and hit back-pressure (ipc). */
+  static CollectiveConfig config(String transport) {
+    return Ranks.config(Ranks.transport(transport, Map.of("capi.collective.mtu", "4096",
+        "capi.collective.term-length", "65536", "capi.collective.timeout", "20s")));
   }
 
   @ParameterizedTest
-  @CsvSource({"memory,1", "memory,2", "memory,3", "memory,4", "ipc,1", "ipc,2", "ipc,3", "ipc,4"})
+  @CsvSource({"memory,1", "memory,2", "memory,3", "memory,4", "ipc,1", "ipc,2", "ipc,3", "ipc,4",
+      "mapped,1", "mapped,2", "mapped,3", "mapped,4"})
   void everyOpMatchesTheLocalReferenceForAwkwardSizes(String channel, int n) throws Exception {
     Random random = new Random(n);
     List<Integer> sizes = new ArrayList<>(List.of(1, 2, 3, 5, 1021, 4096, MAX_FLOATS));
     for (int i = 0; i < 4; i++) sizes.add(1 + random.nextInt(MAX_FLOATS));
     CollectiveConfig cfg = config(channel);
     try (CollectiveNode node = CollectiveNode.start(cfg, "test-" + channel)) {
-      List<AllReduce> group = Ranks.joinAll(node, cfg, 0, n, MAX_FLOATS);
+      List<AllReduce> group = Ranks.joinAll(node, 0, n, MAX_FLOATS);
       try {
         for (int count : sizes) {
           for (ReduceOp op : ReduceOp.values()) check(group, count, op, random.nextLong());
@@ -47,12 +47,14 @@ class AllReduceTest {
     }
   }
 
-  @Test
-  void sharedMemoryReducesBuffersLargerThanOneBlock() throws Exception {
-    CollectiveConfig cfg = config("memory");
+  /** Memory, and mapped with its default 1 MiB slots: several blocks per segment, ragged last block and chunk. */
+  @ParameterizedTest
+  @ValueSource(strings = {"memory", "mapped"})
+  void sharedMemoryReducesBuffersLargerThanOneBlock(String transport) throws Exception {
+    CollectiveConfig cfg = Ranks.config(Ranks.transport(transport, Map.of("capi.collective.shm-chunk-bytes", "1048576")));
     int count = 3_000_001; // several 256 KiB blocks per segment, and a ragged last one
     try (CollectiveNode node = CollectiveNode.start(cfg, "large")) {
-      List<AllReduce> group = Ranks.joinAll(node, cfg, 0, 3, count);
+      List<AllReduce> group = Ranks.joinAll(node, 0, 3, count);
       try {
         for (ReduceOp op : ReduceOp.values()) check(group, count, op, op.ordinal());
       } finally {
@@ -65,12 +67,12 @@ class AllReduceTest {
   @ValueSource(strings = {"shared", "invoker"})
   void udpRanksOnLoopbackMatchTheReference(String threadingMode) throws Exception {
     CollectiveConfig udp = Ranks.config(Map.of(
-        "capi.collective.channel", "udp", "capi.collective.udp-port-base", "40611",
+        "capi.collective.channel", "udp", "capi.collective.same-host", "ring", "capi.collective.udp-port-base", "40611",
         "capi.collective.threading-mode", threadingMode, "capi.collective.mtu", "8192",
         "capi.collective.term-length", "131072", "capi.collective.timeout", "20s"));
     try (CollectiveNode udpNode = CollectiveNode.start(udp, "udp-test")) {
       for (int n : new int[] {2, 3}) {
-        List<AllReduce> ring = Ranks.joinAll(udpNode, udp, 0, n, MAX_FLOATS);
+        List<AllReduce> ring = Ranks.joinAll(udpNode, 0, n, MAX_FLOATS);
         try {
           check(ring, MAX_FLOATS, ReduceOp.SUM, n);
           check(ring, 2, ReduceOp.MAX, n);
@@ -114,11 +116,11 @@ class AllReduceTest {
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {"memory", "ipc"})
+  @ValueSource(strings = {"memory", "ipc", "mapped"})
   void repeatedCallsAllocateNothing(String channel) throws Exception {
     CollectiveConfig cfg = config(channel);
     try (CollectiveNode node = CollectiveNode.start(cfg, "alloc-" + channel)) {
-      List<AllReduce> group = Ranks.joinAll(node, cfg, 0, 2, 50_000);
+      List<AllReduce> group = Ranks.joinAll(node, 0, 2, 50_000);
       try {
         for (long bytes : Ranks.allocatedPerRank(group, 50_000)) {
           assertTrue(bytes < 1024, "100 all-reduces allocated " + bytes + " bytes");

@@ -7,6 +7,7 @@ import capi.config.CollectiveConfig;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ExecutionException;
@@ -28,6 +29,22 @@ final class Ranks {
 
   static CollectiveConfig config(Map<String, String> overrides) {
     return CollectiveConfig.from(CapiConfig.load(null, overrides, null));
+  }
+
+  /**
+   * The overrides that select a transport: a channel (memory, ipc), "mapped" (udp ranks of one host
+   * meet in a mapped file, with 4 KiB slots so that moderate sizes take many rounds) or "udp" (the
+   * udp ring, same-host detection off), plus {@code more}.
+   */
+  static Map<String, String> transport(String name, Map<String, String> more) {
+    Map<String, String> o = new HashMap<>(more);
+    switch (name) {
+      case "mapped" -> o.putAll(Map.of("capi.collective.channel", "udp", "capi.collective.same-host", "shm",
+          "capi.collective.shm-chunk-bytes", "4096"));
+      case "udp" -> o.putAll(Map.of("capi.collective.channel", "udp", "capi.collective.same-host", "ring"));
+      default -> o.put("capi.collective.channel", name);
+    }
+    return o;
   }
 
   /** Runs body(0..n-1) on n threads at once; returns their results or rethrows the first failure. */
@@ -58,16 +75,15 @@ final class Ranks {
     }
   }
 
-  /** n ranks of this JVM join a group of the node's channel (cfg's): shared memory or a ring. */
-  static List<AllReduce> joinAll(CollectiveNode node, CollectiveConfig cfg, int generation, int n, int maxFloats)
-      throws Exception {
-    List<String> endpoints = RingEndpoints.local(cfg, n);
+  /** n ranks of this JVM join a group of the node's transport: shared memory, a mapped file or a ring. */
+  static List<AllReduce> joinAll(CollectiveNode node, int generation, int n, int maxFloats) throws Exception {
+    List<String> endpoints = RingEndpoints.local(node, n);
     return onEach(n, rank -> node.join(generation, rank, endpoints, maxFloats));
   }
 
   static List<RingAllReduce> joinRing(AeronNode node, CollectiveConfig cfg, int generation, int n, int maxFloats)
       throws Exception {
-    List<String> endpoints = RingEndpoints.local(cfg, n);
+    List<String> endpoints = RingEndpoints.local(cfg, "", n);
     return onEach(n, rank -> RingAllReduce.join(node, cfg, generation, rank, endpoints, maxFloats));
   }
 

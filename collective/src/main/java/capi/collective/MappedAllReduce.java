@@ -1,0 +1,148 @@
+package capi.collective;
+
+import java.nio.ByteBuffer;
+import java.util.List;
+import org.agrona.BufferUtil;
+import org.agrona.UnsafeAccess;
+
+/**
+ * One rank of an all-reduce among processes of one host, which meet in a memory-mapped file
+ * ({@link MappedGroup}: per rank two input slots, and two shared output slots, of C bytes each).
+ * A call moves the buffer through the file in chunks of C bytes, one round per chunk, with one
+ * barrier per round; the round counter c goes on across calls, and slot k = c mod 2:
+ * <ol>
+ *   <li>copy chunk j of the buffer into in[me][k];
+ *   <li>barrier: every rank's chunk is in;
+ *   <li>reduce segment me of the chunk (the chunk cut into n as in SharedMemoryAllReduce) of all
+ *       in[r][k], in rank order 0..n-1, into out[k] (AVG divides once): each value is computed
+ *       once, so every rank gets the same bits;
+ *   <li>copy out[1-k], the previous round's result, into chunk j-1 of the buffer.
+ * </ol>
+ * After the last round one more barrier, then the last chunk is copied out. Why the two slots
+ * suffice: in[me][k] was last read by the reduction of round c-2, which every rank finished before
+ * it arrived at barrier c-1, and this rank passed barrier c-1 before it copies in for round c;
+ * out[k] was last read by the copy-out of round c-2, which every rank did before it arrived at
+ * barrier c, and the reduction of round c writes only after barrier c. Nobody writes into another
+ * rank's buffer, so a rank whose peer crashed or gave up returns with its buffer unharmed by it.
+ *
+ * <p>Per call of S bytes each rank copies S in and S out and reduces S/n from n slots: about 2.5
+ * memcpy's of S for 2 ranks, against 1 for SharedMemoryAllReduce, where the ranks share a heap.
+ * No allocation per call. Failures (a peer's process died, it stayed away for the timeout, an
+ * interrupt, a peer left, different counts or ops) break the group: MappedGroup.
+ */
+public final class MappedAllReduce implements AllReduce {
+  private static final sun.misc.Unsafe MEMORY = UnsafeAccess.UNSAFE;
+
+  private final MappedGroup group;
+  private final int rank;
+  private final int maxFloats;
+  private final String who;
+  private final long[][] inputs; // [k][r]: address of in[r][k]
+  private final long[] outputs; // [k]: address of out[k]
+  private long barrier = 1; // the join
+  private long round;
+  private boolean closed;
+
+  private MappedAllReduce(MappedGroup group, int maxFloats, String who) {
+    this.group = group;
+    this.rank = group.rank;
+    this.maxFloats = maxFloats;
+    this.who = who;
+    int n = group.worldSize;
+    inputs = new long[2][n];
+    outputs = new long[2];
+    for (int k = 0; k < 2; k++) {
+      for (int r = 0; r < n; r++) inputs[k][r] = group.input(r, k);
+      outputs[k] = group.output(k);
+    }
+  }
+
+  /**
+   * Joins generation {@code generation} as {@code rank}: maps the group file named by rank 0's
+   * token and returns once every rank has joined, or throws a CollectiveException naming the
+   * missing one (after the timeout, or at once when its process is gone).
+   *
+   * @param ranks each rank's node token, in rank order (all valid on this host: NodeToken.find)
+   */
+  static MappedAllReduce join(
+      List<NodeToken> ranks, int generation, int rank, int slotBytes, long timeoutNs, int maxFloats) {
+    int n = ranks.size();
+    if (rank < 0 || rank >= n) throw new IllegalArgumentException("rank " + rank + " not in [0, " + n + ")");
+    if (maxFloats < 0) throw new IllegalArgumentException("maxFloats " + maxFloats + " < 0");
+    String who = "rank " + rank + " of " + n + " (generation " + generation + ", mapped file)";
+    MappedAllReduce member =
+        new MappedAllReduce(MappedGroup.open(ranks, generation, rank, slotBytes, timeoutNs, who), maxFloats, who);
+    try {
+      member.group.arriveAndAwait(member.barrier);
+      return member;
+    } catch (RuntimeException e) {
+      member.close();
+      throw e;
+    }
+  }
+
+  @Override
+  public int rank() {
+    return rank;
+  }
+
+  @Override
+  public int worldSize() {
+    return group.worldSize;
+  }
+
+  @Override
+  public void allReduce(ByteBuffer buffer, int count, ReduceOp op) {
+    if (closed || group.isBroken()) throw closed ? new CollectiveException(who + ": closed") : group.broken();
+    AllReduce.checkArguments(buffer, count, maxFloats);
+    if (group.worldSize == 1 || count == 0) return;
+    group.announce(count, op);
+    long address = BufferUtil.address(buffer);
+    long bytes = (long) count * Float.BYTES;
+    int chunk = group.slotBytes;
+    for (long at = 0; at < bytes; at += chunk) {
+      int k = (int) (round & 1);
+      int length = (int) Math.min(chunk, bytes - at);
+      MEMORY.copyMemory(address + at, inputs[k][rank], length);
+      group.arriveAndAwait(++barrier);
+      if (at == 0) checkSameCall(count, op);
+      reduceOwnSegment(k, length, op);
+      if (at > 0) MEMORY.copyMemory(outputs[1 - k], address + at - chunk, chunk);
+      round++;
+    }
+    group.arriveAndAwait(++barrier);
+    long last = (bytes - 1) / chunk * chunk;
+    MEMORY.copyMemory(outputs[(int) ((round - 1) & 1)], address + last, bytes - last);
+  }
+
+  /** Leaves the group (which breaks it: peers still waiting fail at once) and unmaps it. Idempotent. */
+  @Override
+  public void close() {
+    if (closed) return;
+    closed = true;
+    group.breakGroup(MappedGroup.Reason.LEFT, rank);
+    group.close();
+  }
+
+  private void checkSameCall(int count, ReduceOp op) {
+    for (int r = 0; r < group.worldSize; r++) {
+      if (group.count(r) != count || group.op(r) != op) {
+        String why = who + ": rank " + r + " passed " + group.count(r) + " floats, " + group.op(r) + "; this rank "
+            + count + ", " + op;
+        group.breakGroup(MappedGroup.Reason.MISMATCH, r);
+        throw new CollectiveException(why);
+      }
+    }
+  }
+
+  /** Segment {@code rank} of a chunk of {@code length} bytes, in blocks that stay in cache. */
+  private void reduceOwnSegment(int k, int length, ReduceOp op) {
+    int n = group.worldSize;
+    int floats = length / Float.BYTES;
+    long from = (long) floats * rank / n * Float.BYTES;
+    long to = (long) floats * (rank + 1) / n * Float.BYTES;
+    for (long offset = from; offset < to; offset += SharedMemoryAllReduce.BLOCK_BYTES) {
+      op.reduce(inputs[k], offset, outputs[k] + offset, (int) Math.min(SharedMemoryAllReduce.BLOCK_BYTES, to - offset));
+    }
+  }
+}
