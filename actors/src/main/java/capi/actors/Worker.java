@@ -128,6 +128,8 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
     try {
       if (worldSize > 1) {
         ring = setup.collectiveNode().join(generation, rank, m.endpoints(), MAX_REDUCE_FLOATS);
+        getContext().getLog().info("rank {} of {} joined generation {} ({})", rank, worldSize, generation,
+            ring.getClass().getSimpleName());
       }
       m.replyTo().tell(new Coordinator.RingJoined(generation, rank));
     } catch (RuntimeException e) {

@@ -17,7 +17,7 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * A real Pekko cluster of two JVMs on loopback (`capi node`), ranks talking over Aeron UDP. One node
+ * A real Pekko cluster of two JVMs on one host (`capi node`), ranks meeting in a mapped file. One node
  * is killed with SIGKILL mid-run: the coordinator re-forms the ring with the survivor, which reloads
  * the last checkpoint and finishes the run.
  */
@@ -83,6 +83,8 @@ class MultiNodeTest {
     assertEquals(0, a.exitValue(), log);
     assertTrue(log.contains("\"event\":\"done\",\"steps\":16"), log);
     assertTrue(log.contains("recovering"), log);
+    // Both nodes run on this host: their ranks meet in a mapped file, not the udp ring.
+    assertTrue(log.contains("of 2 joined generation") && log.contains("(MappedAllReduce)"), log);
 
     Map<Long, String> world = SmallRuns.metric(run, "world_size");
     assertEquals(16, world.size(), "every step logged once");
