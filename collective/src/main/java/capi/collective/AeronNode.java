@@ -5,6 +5,7 @@ import io.aeron.Aeron;
 import io.aeron.driver.MediaDriver;
 import io.aeron.driver.ThreadingMode;
 import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
@@ -24,6 +25,15 @@ public final class AeronNode implements AutoCloseable {
   private static final String PREFIX = "capi-aeron-";
   private static final AtomicInteger STARTS = new AtomicInteger();
   private static final long KEEPER_PERIOD_NS = 1_000_000;
+  /**
+   * The client's and the driver's timeouts on each other (Aeron's default 10 s each). Both live in
+   * this process and stop and resume together, so these keepalives protect nothing; but a pause
+   * longer than them (SIGSTOP, a long GC, a stalled VM, a suspended laptop) made the driver time the
+   * client out, or the client its driver or its own duty cycle, and the client closed itself for good:
+   * no ring could be joined again. So a day here. Peers are watched by capi.collective.timeout (RingAllReduce);
+   * Aeron's timeouts on remote peers (images, connections) keep their defaults.
+   */
+  static final long IN_PROCESS_TIMEOUT_NS = TimeUnit.DAYS.toNanos(1);
 
   private final MediaDriver driver;
   private final Aeron aeron;
@@ -59,10 +69,15 @@ public final class AeronNode implements AutoCloseable {
         .ipcTermBufferLength(cfg.termLength())
         .publicationTermBufferLength(cfg.termLength())
         .socketRcvbufLength(cfg.socketBuffer())
-        .socketSndbufLength(cfg.socketBuffer());
+        .socketSndbufLength(cfg.socketBuffer())
+        // Also the client's duty-cycle interval (the client reads it from the driver's CnC file).
+        .clientLivenessTimeoutNs(IN_PROCESS_TIMEOUT_NS)
+        // Must exceed the client liveness; a publisher paused between claim and commit is no dead one.
+        .publicationUnblockTimeoutNs(2 * IN_PROCESS_TIMEOUT_NS);
     MediaDriver driver = MediaDriver.launchEmbedded(ctx);
     try {
-      Aeron.Context client = new Aeron.Context().aeronDirectoryName(driver.aeronDirectoryName());
+      Aeron.Context client = new Aeron.Context().aeronDirectoryName(driver.aeronDirectoryName())
+          .driverTimeoutMs(TimeUnit.NANOSECONDS.toMillis(IN_PROCESS_TIMEOUT_NS)); // bounds replies of our own driver too
       if (mode != ThreadingMode.INVOKER) return new AeronNode(driver, Aeron.connect(client), null);
       ReentrantLock lock = new ReentrantLock();
       // The client runs the driver's agents itself while it awaits the driver's responses.
