@@ -4,9 +4,11 @@ import capi.config.CollectiveConfig;
 import io.aeron.Aeron;
 import io.aeron.driver.MediaDriver;
 import io.aeron.driver.ThreadingMode;
+import io.aeron.exceptions.AeronException;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
 import org.agrona.CloseHelper;
@@ -23,6 +25,7 @@ import org.agrona.CloseHelper;
  */
 public final class AeronNode implements AutoCloseable {
   private static final String PREFIX = "capi-aeron-";
+  private static final System.Logger LOG = System.getLogger(AeronNode.class.getName());
   private static final AtomicInteger STARTS = new AtomicInteger();
   private static final long KEEPER_PERIOD_NS = 1_000_000;
   /**
@@ -37,14 +40,16 @@ public final class AeronNode implements AutoCloseable {
 
   private final MediaDriver driver;
   private final Aeron aeron;
+  private final AtomicReference<Throwable> fatalError; // the client's first fatal error: it closes itself
   // Invoker mode only (else null): the client's lock, which also guards the driver's agents.
   private final ReentrantLock agentsLock;
   private final Thread keeper;
   private volatile boolean closing;
 
-  private AeronNode(MediaDriver driver, Aeron aeron, ReentrantLock agentsLock) {
+  private AeronNode(MediaDriver driver, Aeron aeron, AtomicReference<Throwable> fatalError, ReentrantLock agentsLock) {
     this.driver = driver;
     this.aeron = aeron;
+    this.fatalError = fatalError;
     this.agentsLock = agentsLock;
     this.keeper = agentsLock == null ? null : new Thread(this::keep, "capi-aeron-keeper");
     if (keeper != null) {
@@ -76,13 +81,20 @@ public final class AeronNode implements AutoCloseable {
         .publicationUnblockTimeoutNs(2 * IN_PROCESS_TIMEOUT_NS);
     MediaDriver driver = MediaDriver.launchEmbedded(ctx);
     try {
+      AtomicReference<Throwable> fatalError = new AtomicReference<>();
       Aeron.Context client = new Aeron.Context().aeronDirectoryName(driver.aeronDirectoryName())
-          .driverTimeoutMs(TimeUnit.NANOSECONDS.toMillis(IN_PROCESS_TIMEOUT_NS)); // bounds replies of our own driver too
-      if (mode != ThreadingMode.INVOKER) return new AeronNode(driver, Aeron.connect(client), null);
+          .driverTimeoutMs(TimeUnit.NANOSECONDS.toMillis(IN_PROCESS_TIMEOUT_NS)) // bounds replies of our own driver too
+          // Aeron's default handler prints and, on a driver timeout, exits the JVM; a closed client is
+          // restarted instead (CollectiveNode).
+          .errorHandler(e -> {
+            if (AeronException.isFatal(e)) fatalError.compareAndSet(null, e);
+            LOG.log(System.Logger.Level.WARNING, "Aeron client of " + name + ": " + e, e);
+          });
+      if (mode != ThreadingMode.INVOKER) return new AeronNode(driver, Aeron.connect(client), fatalError, null);
       ReentrantLock lock = new ReentrantLock();
       // The client runs the driver's agents itself while it awaits the driver's responses.
       client.useConductorAgentInvoker(true).driverAgentInvoker(driver.sharedAgentInvoker()).clientLock(lock);
-      return new AeronNode(driver, Aeron.connect(client), lock);
+      return new AeronNode(driver, Aeron.connect(client), fatalError, lock);
     } catch (RuntimeException e) {
       driver.close();
       throw e;
@@ -91,6 +103,21 @@ public final class AeronNode implements AutoCloseable {
 
   public Aeron aeron() {
     return aeron;
+  }
+
+  /**
+   * Whether the client was closed, or has closed itself or is about to (after a fatal error of its
+   * own, e.g. a timeout: see IN_PROCESS_TIMEOUT_NS; it closes in its next duty cycle): then it can
+   * open no links, and the node must be started anew.
+   */
+  public boolean isClosed() {
+    return aeron.isClosed() || fatalError.get() != null;
+  }
+
+  /** The client's first fatal error ("none"), i.e. why it closed itself. */
+  public String fatalError() {
+    Throwable e = fatalError.get();
+    return e == null ? "none" : e.toString();
   }
 
   public Path directory() {
@@ -125,6 +152,15 @@ public final class AeronNode implements AutoCloseable {
         }
       }
       if (interrupted) Thread.currentThread().interrupt();
+      // A rank of an old ring may still run a duty cycle (CollectiveNode restarted this node): after
+      // this, doWork finds the agents closed and does nothing.
+      agentsLock.lock();
+      try {
+        CloseHelper.closeAll(aeron, driver);
+      } finally {
+        agentsLock.unlock();
+      }
+      return;
     }
     CloseHelper.closeAll(aeron, driver);
   }

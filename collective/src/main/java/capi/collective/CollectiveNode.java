@@ -14,13 +14,18 @@ import java.util.Optional;
  * endpoints name so that ranks of one host find each other. One per JVM and node.
  */
 public final class CollectiveNode implements AutoCloseable {
+  private static final System.Logger LOG = System.getLogger(CollectiveNode.class.getName());
+
   private final CollectiveConfig cfg;
-  private final AeronNode aeron; // null for channel = memory
+  private final String name;
+  private AeronNode aeron; // null for channel = memory; guarded by this (replaced by liveAeron)
+  private int aeronRestarts; // guarded by this
   private final NodeToken token; // null unless udp with same-host = shm
   private final Map<Integer, Rendezvous> groups = new HashMap<>(); // guarded by this
 
-  private CollectiveNode(CollectiveConfig cfg, AeronNode aeron, NodeToken token) {
+  private CollectiveNode(CollectiveConfig cfg, String name, AeronNode aeron, NodeToken token) {
     this.cfg = cfg;
+    this.name = name;
     this.aeron = aeron;
     this.token = token;
   }
@@ -31,12 +36,12 @@ public final class CollectiveNode implements AutoCloseable {
    * that no longer run).
    */
   public static CollectiveNode start(CollectiveConfig cfg, String nodeName) {
-    if (cfg.channel().equals("memory")) return new CollectiveNode(cfg, null, null);
+    if (cfg.channel().equals("memory")) return new CollectiveNode(cfg, nodeName, null, null);
     AeronNode aeron = AeronNode.start(cfg, nodeName);
-    if (!cfg.channel().equals("udp") || !cfg.sameHost().equals("shm")) return new CollectiveNode(cfg, aeron, null);
+    if (!cfg.channel().equals("udp") || !cfg.sameHost().equals("shm")) return new CollectiveNode(cfg, nodeName, aeron, null);
     try {
       ShmFiles.deleteThoseOfDeadProcesses(ShmFiles.base(cfg), MappedGroup.PREFIX);
-      return new CollectiveNode(cfg, aeron, NodeToken.create(ShmFiles.base(cfg)));
+      return new CollectiveNode(cfg, nodeName, aeron, NodeToken.create(ShmFiles.base(cfg)));
     } catch (RuntimeException e) {
       aeron.close();
       throw e;
@@ -67,8 +72,31 @@ public final class CollectiveNode implements AutoCloseable {
     if (sameHost.isPresent()) {
       return MappedAllReduce.join(sameHost.get(), generation, rank, cfg.shmChunkBytes(), cfg.timeout().toNanos(), maxFloats);
     }
+    return RingAllReduce.join(liveAeron(endpoints), cfg, generation, rank, endpoints, maxFloats);
+  }
+
+  /**
+   * The node's Aeron media driver and client; started anew (once: every rank of this JVM that joins
+   * after it gets the new one) when the client has closed itself. AeronNode's timeouts keep a
+   * paused process's client open; should it close nevertheless, no ring could be joined again.
+   * Rings of the old one keep their AeronNode, closed here: closing them later touches nothing new.
+   */
+  synchronized AeronNode liveAeron(List<String> endpoints) {
     if (aeron == null) throw new IllegalStateException("endpoints " + endpoints + " need Aeron; this node's channel is memory");
-    return RingAllReduce.join(aeron, cfg, generation, rank, endpoints, maxFloats);
+    if (aeron.isClosed()) {
+      LOG.log(System.Logger.Level.WARNING, "node " + name + ": its Aeron client is closed (its fatal error: "
+          + aeron.fatalError() + "); restarting its media driver and client");
+      AeronNode old = aeron;
+      aeron = AeronNode.start(cfg, name); // before old.close(): should it fail, the next join tries again
+      aeronRestarts++;
+      old.close(); // frees its udp ports before any rank of the new one binds them
+    }
+    return aeron;
+  }
+
+  /** How often liveAeron started the node's Aeron anew. */
+  synchronized int aeronRestarts() {
+    return aeronRestarts;
   }
 
   /**
@@ -101,7 +129,7 @@ public final class CollectiveNode implements AutoCloseable {
 
   /** Stops the media driver and deletes the token file. */
   @Override
-  public void close() {
+  public synchronized void close() {
     if (token != null) token.delete();
     if (aeron != null) aeron.close();
   }
