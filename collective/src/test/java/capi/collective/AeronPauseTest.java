@@ -1,14 +1,23 @@
 package capi.collective;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
 
 import capi.config.CollectiveConfig;
+import java.io.BufferedReader;
 import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -19,7 +28,61 @@ import org.junit.jupiter.api.io.TempDir;
  * nevertheless starts Aeron anew, once, for all its ranks.
  */
 class AeronPauseTest {
+  private static final int COUNT = 100_003;
+  /** Longer than Aeron's default client and driver timeouts (10 s), after which the client closed itself. */
+  private static final long PAUSE_MS = 12_000;
+  private static final long CHILD_BOUND_S = 90;
+
   @TempDir Path base;
+
+  @Test
+  void aProcessPausedLongerThanAeronsTimeoutsRejoinsTheNextGeneration() throws Exception {
+    int portBase = 40931;
+    CollectiveConfig cfg = PausedPeer.config(base.toString(), portBase);
+    List<String> endpoints = RingEndpoints.local(cfg, "", 2);
+    int calls = 4;
+    try (CollectiveNode node = CollectiveNode.start(cfg, "parent")) {
+      List<String> cmd = List.of(ProcessHandle.current().info().command().orElse("java"), "-Xmx256m",
+          "--add-opens", "java.base/sun.nio.ch=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
+          PausedPeer.class.getName(), base.toString(), String.valueOf(portBase), String.valueOf(COUNT),
+          String.valueOf(calls));
+      Process child = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+      // Bounded: a hung child is killed, which ends every read of its output.
+      CompletableFuture.delayedExecutor(CHILD_BOUND_S, TimeUnit.SECONDS).execute(child::destroyForcibly);
+      try {
+        BufferedReader out = new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8));
+        assertEquals("ready", out.readLine());
+        try (AllReduce group = node.join(0, 0, endpoints, COUNT)) {
+          assertInstanceOf(RingAllReduce.class, group);
+          for (int call = 0; call < 3; call++) MappedPeer.run(group, call, COUNT);
+          signal(child, "STOP");
+          long stoppedAt = System.nanoTime();
+          // The child waits in call 3; this side times out on it (capi.collective.timeout).
+          assertThrows(CollectiveException.class, () -> MappedPeer.run(group, 3, COUNT));
+          long left = PAUSE_MS - (System.nanoTime() - stoppedAt) / 1_000_000;
+          if (left > 0) Thread.sleep(left);
+        }
+        signal(child, "CONT");
+        String failed = out.readLine();
+        assertTrue(failed != null && failed.startsWith("failed generation 0"), "child said " + failed);
+
+        float[] last = null;
+        try (AllReduce group = node.join(1, 0, endpoints, COUNT)) {
+          for (int call = 0; call < calls; call++) last = MappedPeer.run(group, call, COUNT);
+        } catch (CollectiveException e) {
+          fail("generation 1: " + e.getMessage() + "; child said " + out.readLine());
+        }
+        // Aeron's timeouts are raised, so the child's client stayed open: no restart was needed.
+        assertEquals("result " + Arrays.hashCode(last) + " restarts 0", out.readLine(), "the child after the pause");
+        assertTrue(child.waitFor(30, TimeUnit.SECONDS) && child.exitValue() == 0, "child failed");
+      } finally {
+        child.destroyForcibly(); // SIGKILL ends a stopped process too
+        child.waitFor(10, TimeUnit.SECONDS);
+      }
+      assertEquals(0, node.aeronRestarts());
+    }
+    assertEquals(List.of(), files(), "left in the Aeron base directory");
+  }
 
   @Test
   void aNodeWhoseAeronClientClosedStartsAeronAnewOnceForAllRanksJoining() throws Exception {
@@ -46,6 +109,11 @@ class AeronPauseTest {
       assertEquals(List.of(node.liveAeron(List.of()).directory().toString()), files(), "the old node's directory survived");
     }
     assertEquals(List.of(), files(), "left in the Aeron base directory");
+  }
+
+  private static void signal(Process p, String signal) throws Exception {
+    Process kill = new ProcessBuilder("kill", "-" + signal, String.valueOf(p.pid())).inheritIO().start();
+    assertTrue(kill.waitFor(10, TimeUnit.SECONDS) && kill.exitValue() == 0, "kill -" + signal + " failed");
   }
 
   private List<String> files() throws IOException {
