@@ -6,9 +6,9 @@ import java.time.Duration;
 /**
  * The all-reduce ({@code capi.collective.*} in reference.conf).
  *
- * @param aeronDir base directory of the per-node Aeron directories ("" = /dev/shm, else java.io.tmpdir)
+ * @param aeronDir base directory of the per-node Aeron directories and same-host files ("" = /dev/shm when present and writable, else java.io.tmpdir)
  * @param channel memory (ranks of one JVM read each other's buffers), ipc (a ring through the
- *     node's media driver) or udp (a ring over udp: ranks in other processes or on other nodes)
+ *     node's media driver) or udp (ranks in other processes: the mapped file on one host, see sameHost, else a ring over udp)
  * @param udpHost this node's address for udp endpoints
  * @param udpPortBase rank r receives on udp port udpPortBase + r
  * @param streamIdBase rank r receives on stream streamIdBase + r
