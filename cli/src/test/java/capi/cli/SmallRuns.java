@@ -16,12 +16,12 @@ import java.util.regex.Pattern;
 final class SmallRuns {
   private SmallRuns() {}
 
-  /** -D overrides that shrink the tiny preset (drop path stays on: resume must reproduce it). */
+  /** -D overrides that shrink the tiny preset, with drop path on (resume must reproduce its randomness). */
   static List<String> small() {
     return List.of(
         "-Dcapi.model.dim=32", "-Dcapi.model.heads=2", "-Dcapi.model.depth=2",
         "-Dcapi.model.pred-dim=32", "-Dcapi.model.pred-heads=2", "-Dcapi.model.pred-depth=1",
-        "-Dcapi.model.prototypes=64", "-Dcapi.data.loader-threads=1",
+        "-Dcapi.model.prototypes=64", "-Dcapi.model.drop-path-rate=0.2", "-Dcapi.data.loader-threads=1",
         "-Dcapi.train.threads-per-worker=1", "--metrics-port=0");
   }
 
