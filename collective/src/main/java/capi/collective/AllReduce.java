@@ -27,6 +27,16 @@ public interface AllReduce extends AutoCloseable {
   @Override
   void close();
 
+  /**
+   * Why a call cannot go on when rank {@code rank} passed {@code theirCount} floats and
+   * {@code theirOp} where this rank passed {@code count} and {@code op}; null when they agree.
+   * Every implementation compares the ranks' calls with it once all have arrived.
+   */
+  static String callMismatch(String who, int rank, int theirCount, ReduceOp theirOp, int count, ReduceOp op) {
+    if (theirCount == count && theirOp == op) return null;
+    return who + ": rank " + rank + " passed " + theirCount + " floats, " + theirOp + "; this rank " + count + ", " + op;
+  }
+
   /** The argument checks every implementation makes before a call. */
   static void checkArguments(ByteBuffer buffer, int count, int maxFloats) {
     if (count < 0 || count > maxFloats) {

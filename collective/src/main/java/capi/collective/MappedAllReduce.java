@@ -126,9 +126,8 @@ public final class MappedAllReduce implements AllReduce {
 
   private void checkSameCall(int count, ReduceOp op) {
     for (int r = 0; r < group.worldSize; r++) {
-      if (group.count(r) != count || group.op(r) != op) {
-        String why = who + ": rank " + r + " passed " + group.count(r) + " floats, " + group.op(r) + "; this rank "
-            + count + ", " + op;
+      String why = AllReduce.callMismatch(who, r, group.count(r), group.op(r), count, op);
+      if (why != null) {
         group.breakGroup(MappedGroup.Reason.MISMATCH, r);
         throw new CollectiveException(why);
       }

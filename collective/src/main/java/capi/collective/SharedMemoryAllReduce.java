@@ -85,9 +85,8 @@ public final class SharedMemoryAllReduce implements AllReduce {
     group.publish(rank, buffer, count, op);
     group.arriveAndAwait(rank, ++barrier, who);
     for (int r = 0; r < n; r++) {
-      if (group.counts[r] != count || group.ops[r] != op) {
-        String why = who + ": rank " + r + " passed " + group.counts[r] + " floats, " + group.ops[r] + "; this rank "
-            + count + ", " + op;
+      String why = AllReduce.callMismatch(who, r, group.counts[r], group.ops[r], count, op);
+      if (why != null) {
         group.breakGroup(why);
         throw new CollectiveException(why);
       }
