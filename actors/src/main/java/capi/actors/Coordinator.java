@@ -12,6 +12,8 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
+import java.util.stream.Collectors;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
@@ -20,6 +22,7 @@ import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 import org.apache.pekko.actor.typed.receptionist.Receptionist;
+import org.apache.pekko.cluster.typed.Cluster;
 
 /**
  * The control plane of a run (ARCHITECTURE.md): membership and ranks, the ring generation, the step
@@ -50,7 +53,8 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
   public record StepDone(int generation, long step, int rank, double lossCapi, double lossClustering,
       double targetEntropy, double gradNorm, StepTimings timings, long teacherChecksum) implements Command {}
 
-  public record WorkerFailed(int generation, int rank, long step, String reason) implements Command {}
+  /** A rank's failure; {@code deadRank} is a peer whose process it saw die (-1 for none). */
+  public record WorkerFailed(int generation, int rank, long step, String reason, int deadRank) implements Command {}
 
   public record StateSaved(int generation, long stepsDone, int rank) implements Command {}
 
@@ -67,11 +71,13 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
   /** Consecutive recoveries without a completed step before the run gives up. */
   private static final int MAX_FAILED_RECOVERIES = 3;
 
-  public static Behavior<Command> create(RunSpec spec) {
-    return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> new Coordinator(ctx, timers, spec)));
+  /** {@code cluster}: the run spans a Pekko cluster (`capi node`), whose reachability it heeds. */
+  public static Behavior<Command> create(RunSpec spec, boolean cluster) {
+    return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> new Coordinator(ctx, timers, spec, cluster)));
   }
 
   private final RunSpec spec;
+  private final boolean cluster;
   private final TimerScheduler<Command> timers;
   private final List<Member> members = new ArrayList<>();
   private List<Member> ring = List.of();
@@ -94,10 +100,11 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
   /** Sorted with this node's workers first, so rank 0 (which writes checkpoints) is local. */
   private record Member(ActorRef<Worker.Command> ref, String host, String sameHost, String node) {}
 
-  private Coordinator(ActorContext<Command> ctx, TimerScheduler<Command> timers, RunSpec spec) {
+  private Coordinator(ActorContext<Command> ctx, TimerScheduler<Command> timers, RunSpec spec, boolean cluster) {
     super(ctx);
     this.timers = timers;
     this.spec = spec;
+    this.cluster = cluster;
     // Generations of a restarted (or moved) coordinator must not repeat those of its predecessor:
     // workers and the ring's wire format tell rings apart by this number alone.
     this.generation = (int) (System.currentTimeMillis() & 0x3fffffff);
@@ -140,7 +147,7 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
     long nodes = members.stream().map(Member::node).distinct().count();
     getContext().getLog().info("worker {} joined ({} workers on {} nodes; waiting for {} workers on {} nodes)",
         m.worker().path(), members.size(), nodes, spec.expectedWorkers(), spec.minNodes());
-    if (phase == Phase.WAITING && members.size() >= spec.expectedWorkers() && nodes >= spec.minNodes()) formRing();
+    if (phase == Phase.WAITING && live().size() >= spec.expectedWorkers() && nodes >= spec.minNodes()) formRing();
     return this;
   }
 
@@ -148,12 +155,27 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
     return getContext().getSystem().address().toString();
   }
 
+  /**
+   * Workers that may join a ring: those on nodes the cluster can reach. A worker on an unreachable
+   * node stays a member until its node is downed (then it is gone) or reachable again.
+   */
+  private List<Member> live() {
+    if (!cluster) return members;
+    Set<String> unreachable = Cluster.get(getContext().getSystem()).state().getUnreachable().stream()
+        .map(n -> n.address().toString()).collect(Collectors.toSet());
+    return members.stream().filter(m -> !unreachable.contains(m.node())).toList();
+  }
+
   /** A new generation: the largest set of live workers that divides the global batch. */
   private void formRing() {
     generation++;
     timers.cancelAll();
-    int world = largestWorld();
-    ring = List.copyOf(members.subList(0, world));
+    List<Member> live = live();
+    if (live.size() < members.size()) {
+      getContext().getLog().warn("leaving out {} workers on unreachable nodes", members.size() - live.size());
+    }
+    int world = largestWorld(live);
+    ring = List.copyOf(live.subList(0, world));
     List<String> endpoints = new ArrayList<>();
     for (int r = 0; r < world; r++) endpoints.add(spec.endpoint(ring.get(r).host(), ring.get(r).sameHost(), r));
     getContext().getLog().info("ring generation {}: {} workers", generation, world);
@@ -347,8 +369,8 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
     getContext().getLog().info("checkpoint at step {} written", stepsDone);
     if (finishAfterSave) {
       finish();
-    } else if (largestWorld() > ring.size()) {
-      getContext().getLog().info("{} workers are waiting to join: re-forming the ring", members.size() - ring.size());
+    } else if (largestWorld(live()) > ring.size()) {
+      getContext().getLog().info("{} workers are waiting to join: re-forming the ring", live().size() - ring.size());
       formRing(); // everyone loads the checkpoint just written
     } else {
       startStep();
@@ -357,8 +379,8 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
   }
 
   /** The most live workers that evenly divide the global batch. */
-  private int largestWorld() {
-    int world = members.size();
+  private int largestWorld(List<Member> live) {
+    int world = live.size();
     while (world > 1 && spec.train().batchSize() % world != 0) world--;
     return world;
   }
@@ -374,9 +396,23 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
 
   private Behavior<Command> onWorkerFailed(WorkerFailed m) {
     if (m.generation() == generation && phase != Phase.DONE && phase != Phase.WAITING) {
+      if (m.deadRank() >= 0 && m.deadRank() < ring.size()) leaveOut(ring.get(m.deadRank()).node());
       recover("worker-error", "rank " + m.rank() + " failed at step " + (m.step() + 1) + ": " + m.reason());
     }
     return this;
+  }
+
+  /**
+   * Drops the workers of a node whose process died. The cluster would learn it only after the
+   * failure detector's pause and the downing's stable-after (seconds); re-forming the ring with
+   * them before that would fail again at the join.
+   */
+  private void leaveOut(String node) {
+    if (node.equals(localNode())) return; // this process is alive: the report is about a worker's peer
+    List<Member> dead = members.stream().filter(x -> x.node().equals(node)).toList();
+    for (Member x : dead) getContext().unwatch(x.ref());
+    members.removeAll(dead);
+    getContext().getLog().warn("the process of node {} died: leaving out its {} workers", node, dead.size());
   }
 
   private Behavior<Command> onWorkerGone(WorkerGone m) {
@@ -410,8 +446,8 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
       fail("giving up after " + MAX_FAILED_RECOVERIES + " recoveries without progress; last: " + detail);
       return;
     }
-    if (members.isEmpty()) {
-      fail("no worker left: " + detail);
+    if (live().isEmpty()) {
+      fail("no reachable worker left: " + detail);
       return;
     }
     formRing();

@@ -30,7 +30,7 @@ public final class NodeGuardian {
     return Behaviors.<Object>setup(ctx -> {
       // A coordinator that throws is restarted: it finds the workers again, forms a new ring
       // generation and resumes from the newest checkpoint. Past the limit it stays stopped.
-      Behavior<Coordinator.Command> coordinator = Behaviors.supervise(Coordinator.create(spec))
+      Behavior<Coordinator.Command> coordinator = Behaviors.supervise(Coordinator.create(spec, cluster))
           .onFailure(Exception.class, SupervisorStrategy.restart().withLimit(3, Duration.ofMinutes(10)));
       if (cluster) {
         ClusterSingleton.get(ctx.getSystem()).init(SingletonActor.of(coordinator, "coordinator"));

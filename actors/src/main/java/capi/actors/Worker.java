@@ -1,6 +1,7 @@
 package capi.actors;
 
 import capi.collective.AllReduce;
+import capi.collective.CollectiveException;
 import capi.collective.CollectiveNode;
 import capi.config.CollectiveConfig;
 import capi.config.ModelConfig;
@@ -134,7 +135,7 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
       m.replyTo().tell(new Coordinator.RingJoined(generation, rank));
     } catch (RuntimeException e) {
       getContext().getLog().error("rank {} could not join ring generation {}", rank, generation, e);
-      m.replyTo().tell(new Coordinator.WorkerFailed(generation, rank, -1, "join ring: " + e.getMessage()));
+      m.replyTo().tell(new Coordinator.WorkerFailed(generation, rank, -1, "join ring: " + e.getMessage(), deadRank(e)));
     }
     return this;
   }
@@ -160,7 +161,7 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
       m.replyTo().tell(new Coordinator.WorkerLoaded(generation, rank));
     } catch (Exception e) {
       getContext().getLog().error("rank {} could not load {}", rank, m.checkpointDir(), e);
-      m.replyTo().tell(new Coordinator.WorkerFailed(generation, rank, -1, "load: " + e.getMessage()));
+      m.replyTo().tell(new Coordinator.WorkerFailed(generation, rank, -1, "load: " + e.getMessage(), -1));
     }
     return this;
   }
@@ -178,13 +179,13 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
     if (m == null) return this; // a batch for an aborted step
     pending = null;
     if (arrived.reply() instanceof DataLoader.Failed f) {
-      m.replyTo().tell(new Coordinator.WorkerFailed(generation, rank, m.step(), "data: " + f.message()));
+      m.replyTo().tell(new Coordinator.WorkerFailed(generation, rank, m.step(), "data: " + f.message(), -1));
       return this;
     }
     DataLoader.Batch batch = (DataLoader.Batch) arrived.reply();
     if (batch.batch().step() != m.step()) {
       m.replyTo().tell(new Coordinator.WorkerFailed(generation, rank, m.step(),
-          "data loader delivered step " + batch.batch().step()));
+          "data loader delivered step " + batch.batch().step(), -1));
       return this;
     }
     double dataWait = (System.nanoTime() - requestedAt) * 1e-9;
@@ -196,7 +197,7 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
           o.targetEntropy(), o.gradNorm(), o.timings(), checksum));
     } catch (RuntimeException e) {
       getContext().getLog().error("rank {} failed step {}", rank, m.step(), e);
-      m.replyTo().tell(new Coordinator.WorkerFailed(generation, rank, m.step(), e.toString()));
+      m.replyTo().tell(new Coordinator.WorkerFailed(generation, rank, m.step(), e.toString(), deadRank(e)));
     }
     return this;
   }
@@ -210,7 +211,7 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
       m.replyTo().tell(new Coordinator.StateSaved(generation, m.stepsDone(), rank));
     } catch (Exception e) {
       getContext().getLog().error("rank {} could not save state", rank, e);
-      m.replyTo().tell(new Coordinator.WorkerFailed(generation, rank, m.stepsDone(), "save: " + e.getMessage()));
+      m.replyTo().tell(new Coordinator.WorkerFailed(generation, rank, m.stepsDone(), "save: " + e.getMessage(), -1));
     }
     return this;
   }
@@ -235,6 +236,11 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
     }
     m.replyTo().tell(new Coordinator.EvalDone(generation, m.stepsDone(), probes, features, top1));
     return this;
+  }
+
+  /** The rank whose process the collective saw die, so the coordinator leaves its node out; else -1. */
+  private static int deadRank(RuntimeException e) {
+    return e instanceof CollectiveException c ? c.deadRank() : -1;
   }
 
   private Behavior<Command> stop() {

@@ -171,7 +171,7 @@ final class MappedGroup implements AutoCloseable {
         }
         return file.map(FileChannel.MapMode.READ_WRITE, 0, size);
       } catch (NoSuchFileException notYet) {
-        if (!creator.process().isAlive()) throw new CollectiveException(who + ": " + describe(0, creator) + " died");
+        if (!creator.process().isAlive()) throw new CollectiveException(who + ": " + describe(0, creator) + " died", 0);
         if (Thread.currentThread().isInterrupted()) throw new CollectiveException(who + ": interrupted while waiting for rank 0");
         if (System.nanoTime() - deadline > 0) {
           throw new CollectiveException(who + ": rank 0 did not join (no " + path + " within " + timeoutNs / 1_000_000 + " ms)");
@@ -257,7 +257,7 @@ final class MappedGroup implements AutoCloseable {
         nextLook = t + LIVENESS_PERIOD_NS;
         int dead = firstDead(barrier);
         if (dead >= 0 && breakAt(now, Reason.DIED, dead)) {
-          throw new CollectiveException(who + ": " + describe(dead, ranks.get(dead)) + " died");
+          throw new CollectiveException(who + ": " + describe(dead, ranks.get(dead)) + " died", dead);
         }
       }
       if (t - start >= timeoutNs) {
@@ -296,7 +296,8 @@ final class MappedGroup implements AutoCloseable {
       case INTERRUPTED -> "rank " + breaker + " was interrupted";
       case MISMATCH -> "rank " + breaker + " and rank " + subject + " passed different counts or ops";
     };
-    return new CollectiveException(who + ": group is broken (" + why + "); join again");
+    return new CollectiveException(who + ": group is broken (" + why + "); join again",
+        reason == Reason.DIED ? subject : -1);
   }
 
   /**

@@ -92,6 +92,7 @@ class MappedAllReduceTest {
       long ms = (System.nanoTime() - killedAt) / 1_000_000;
       long pid = child.process().pid();
       assertTrue(e.getMessage().contains("rank 1 (pid " + pid + ") died"), e.getMessage());
+      assertEquals(1, e.deadRank(), "the coordinator leaves the dead rank's node out of the next ring");
       assertTrue(ms < 5_000, "failed " + ms + " ms after the kill (timeout 60 s)");
       assertTrue(child.process().waitFor(10, TimeUnit.SECONDS));
       List<String> left = files("capi-");
