@@ -29,6 +29,14 @@ import org.agrona.UnsafeAccess;
  * memcpy's of S for 2 ranks, against 1 for SharedMemoryAllReduce, where the ranks share a heap.
  * No allocation per call. Failures (a peer's process died, it stayed away for the timeout, an
  * interrupt, a peer left, different counts or ops) break the group: MappedGroup.
+ *
+ * <p>HierarchicalAllReduce uses two more calls: {@link #reduceToRankZero} (the rounds above, with
+ * the copies out on rank 0 only) and {@link #broadcastFromRankZero} (per round rank 0 copies chunk
+ * j into out[k], barrier, the others copy it out). Both go on with the same round and barrier
+ * counters, and the two-slot argument holds across them: a round's out[k] is read only after the
+ * barrier that publishes it (the round's own in a broadcast, the next one in a reduction) and
+ * before the reader arrives at the barrier after that, while round c+2 writes out[k] only after
+ * its writer has passed the barrier before its own, which every reader of round c has reached.
  */
 public final class MappedAllReduce implements AllReduce {
   private static final sun.misc.Unsafe MEMORY = UnsafeAccess.UNSAFE;
@@ -93,7 +101,55 @@ public final class MappedAllReduce implements AllReduce {
 
   @Override
   public void allReduce(ByteBuffer buffer, int count, ReduceOp op) {
-    if (closed || group.isBroken()) throw closed ? new CollectiveException(who + ": closed") : group.broken();
+    reduce(buffer, count, op, true);
+  }
+
+  /** Like allReduce, but only rank 0's buffer gets the result; the others keep their input. */
+  void reduceToRankZero(ByteBuffer buffer, int count, ReduceOp op) {
+    reduce(buffer, count, op, rank == 0);
+  }
+
+  /**
+   * Copies rank 0's floats [0, count) into every rank's buffer. The counts are not compared: it
+   * follows a reduction of the same count, which compared them.
+   */
+  void broadcastFromRankZero(ByteBuffer buffer, int count) {
+    checkUsable();
+    AllReduce.checkArguments(buffer, count, maxFloats);
+    if (group.worldSize == 1 || count == 0) return;
+    long address = BufferUtil.address(buffer);
+    long bytes = (long) count * Float.BYTES;
+    for (long at = 0; at < bytes; at += group.slotBytes) {
+      int k = (int) (round++ & 1);
+      int length = (int) Math.min(group.slotBytes, bytes - at);
+      if (rank == 0) MEMORY.copyMemory(address + at, outputs[k], length);
+      group.arriveAndAwait(++barrier);
+      if (rank != 0) MEMORY.copyMemory(outputs[k], address + at, length);
+    }
+  }
+
+  /** Returns once every rank has called it (HierarchicalAllReduce: once the leaders' ring is up). */
+  void awaitAll() {
+    checkUsable();
+    group.arriveAndAwait(++barrier);
+  }
+
+  /** Breaks the group because this rank failed outside it: peers that wait for it fail at once. */
+  void breakForFailureOutside() {
+    group.breakGroup(MappedGroup.Reason.OUTSIDE, rank);
+  }
+
+  /** Leaves the group (which breaks it: peers still waiting fail at once) and unmaps it. Idempotent. */
+  @Override
+  public void close() {
+    if (closed) return;
+    closed = true;
+    group.breakGroup(MappedGroup.Reason.LEFT, rank);
+    group.close();
+  }
+
+  private void reduce(ByteBuffer buffer, int count, ReduceOp op, boolean copyOut) {
+    checkUsable();
     AllReduce.checkArguments(buffer, count, maxFloats);
     if (group.worldSize == 1 || count == 0) return;
     group.announce(count, op);
@@ -107,21 +163,16 @@ public final class MappedAllReduce implements AllReduce {
       group.arriveAndAwait(++barrier);
       if (at == 0) checkSameCall(count, op);
       reduceOwnSegment(k, length, op);
-      if (at > 0) MEMORY.copyMemory(outputs[1 - k], address + at - chunk, chunk);
+      if (at > 0 && copyOut) MEMORY.copyMemory(outputs[1 - k], address + at - chunk, chunk);
       round++;
     }
     group.arriveAndAwait(++barrier);
     long last = (bytes - 1) / chunk * chunk;
-    MEMORY.copyMemory(outputs[(int) ((round - 1) & 1)], address + last, bytes - last);
+    if (copyOut) MEMORY.copyMemory(outputs[(int) ((round - 1) & 1)], address + last, bytes - last);
   }
 
-  /** Leaves the group (which breaks it: peers still waiting fail at once) and unmaps it. Idempotent. */
-  @Override
-  public void close() {
-    if (closed) return;
-    closed = true;
-    group.breakGroup(MappedGroup.Reason.LEFT, rank);
-    group.close();
+  private void checkUsable() {
+    if (closed || group.isBroken()) throw closed ? new CollectiveException(who + ": closed") : group.broken();
   }
 
   private void checkSameCall(int count, ReduceOp op) {

@@ -67,8 +67,11 @@ final class MappedGroup implements AutoCloseable {
   private static final long COUNT_MASK = (1L << 40) - 1;
   private static final long BROKEN = 1L << 62;
 
-  /** Why a group was broken (the arrivals word's reason code). */
-  enum Reason { LEFT, TIMEOUT, DIED, INTERRUPTED, MISMATCH }
+  /**
+   * Why a group was broken (the arrivals word's reason code). OUTSIDE: the breaker's part of a
+   * larger all-reduce failed elsewhere (HierarchicalAllReduce: a leader's ring between hosts).
+   */
+  enum Reason { LEFT, TIMEOUT, DIED, INTERRUPTED, MISMATCH, OUTSIDE }
 
   /**
    * A waiter spins briefly, yields (a peer that shares its core gets to run), then sleeps in short
@@ -295,6 +298,7 @@ final class MappedGroup implements AutoCloseable {
       case DIED -> describe(subject, ranks.get(subject)) + " died";
       case INTERRUPTED -> "rank " + breaker + " was interrupted";
       case MISMATCH -> "rank " + breaker + " and rank " + subject + " passed different counts or ops";
+      case OUTSIDE -> "rank " + breaker + " failed in its all-reduce between hosts";
     };
     return new CollectiveException(who + ": group is broken (" + why + "); join again",
         reason == Reason.DIED ? subject : -1);
