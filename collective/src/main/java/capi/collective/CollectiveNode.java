@@ -59,14 +59,19 @@ public final class CollectiveNode implements AutoCloseable {
 
   /**
    * Joins an all-reduce group as {@code rank}: shared memory when every endpoint is
-   * {@link RingEndpoints#MEMORY} (all ranks in this JVM); a mapped file when same-host = shm and
-   * every endpoint names a token file valid here (all ranks on this host: MappedAllReduce); else a
-   * ring over Aeron. Every rank joins at the same time with the same generation and endpoints; see
-   * RingAllReduce.join.
+   * {@link RingEndpoints#MEMORY} (all ranks in this JVM); HierarchicalAllReduce when the group
+   * spans hosts with several ranks on some ({@link #spansHostsWithSeveralRanks}); a mapped file when
+   * same-host = shm and every endpoint names a token file valid here (all ranks on this host:
+   * MappedAllReduce); else a ring over Aeron. Every rank joins at the same time with the same
+   * generation and endpoints; see RingAllReduce.join.
    */
   public AllReduce join(int generation, int rank, List<String> endpoints, int maxFloats) {
     if (endpoints.stream().allMatch(RingEndpoints.MEMORY::equals)) {
       return SharedMemoryAllReduce.join(this, cfg.timeout().toNanos(), generation, rank, endpoints.size(), maxFloats);
+    }
+    List<int[]> hosts = RingEndpoints.byHost(endpoints);
+    if (spansHostsWithSeveralRanks(endpoints, hosts)) {
+      return HierarchicalAllReduce.join(this, generation, rank, endpoints, hosts, maxFloats);
     }
     Optional<List<NodeToken>> sameHost = sameHost(endpoints);
     if (sameHost.isPresent()) {
@@ -97,6 +102,18 @@ public final class CollectiveNode implements AutoCloseable {
   /** How often liveAeron started the node's Aeron anew. */
   synchronized int aeronRestarts() {
     return aeronRestarts;
+  }
+
+  /**
+   * Whether the group goes hierarchical: same-host = shm, every endpoint names a token file, and
+   * its ranks are on two or more hosts (the host part of their addresses) with several on at least
+   * one. Decided from the endpoints alone, so every rank decides alike; the join then requires the
+   * tokens of its own host's ranks to be valid here. Else the rule before hierarchical all-reduce
+   * holds: the mapped file when every token is valid here, the flat ring otherwise.
+   */
+  boolean spansHostsWithSeveralRanks(List<String> endpoints, List<int[]> hosts) {
+    return cfg.sameHost().equals("shm") && hosts.size() > 1 && hosts.stream().anyMatch(h -> h.length > 1)
+        && endpoints.stream().noneMatch(e -> RingEndpoints.sameHostFile(e).isEmpty());
   }
 
   /**

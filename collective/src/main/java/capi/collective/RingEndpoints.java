@@ -5,7 +5,9 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Where each rank of an all-reduce group receives. An endpoint is "memory" (the rank reads its
@@ -14,7 +16,9 @@ import java.util.List;
  * same-host token file (NodeToken; written when capi.collective.same-host = shm). Over Aeron rank r
  * listens on stream {@code stream-id-base + r}, and on udp port {@code udp-port-base + r} of its
  * node's address; the ring uses only {@code host:port} ({@link #address}). Ranks whose endpoints
- * all name token files valid on this host all-reduce through a mapped file (MappedAllReduce).
+ * all name token files valid on this host all-reduce through a mapped file (MappedAllReduce); a
+ * group whose token-carrying endpoints span hosts, several ranks on some, goes hierarchical
+ * (HierarchicalAllReduce: ranks with one host in their address share a mapped file).
  */
 public final class RingEndpoints {
   public static final String MEMORY = "memory";
@@ -52,6 +56,19 @@ public final class RingEndpoints {
   static String address(String endpoint) {
     int at = endpoint.indexOf(SAME_HOST);
     return at < 0 ? endpoint : endpoint.substring(0, at);
+  }
+
+  /**
+   * The ranks of each host, in rank order, hosts in the order of their lowest rank: ranks whose udp
+   * endpoints have the same host (the address before {@code :port}) are on one host.
+   */
+  static List<int[]> byHost(List<String> endpoints) {
+    Map<String, List<Integer>> hosts = new LinkedHashMap<>();
+    for (int r = 0; r < endpoints.size(); r++) {
+      String address = address(endpoints.get(r));
+      hosts.computeIfAbsent(address.substring(0, Math.max(0, address.lastIndexOf(':'))), h -> new ArrayList<>()).add(r);
+    }
+    return hosts.values().stream().map(ranks -> ranks.stream().mapToInt(Integer::intValue).toArray()).toList();
   }
 
   /** The token file an endpoint names, or "" when it names none. */
