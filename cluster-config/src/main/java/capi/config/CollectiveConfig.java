@@ -19,7 +19,8 @@ import java.time.Duration;
  *     the ranks run the driver while they wait in an all-reduce)
  * @param timeout a peer silent for this long fails the all-reduce
  * @param sameHost udp ranks whose processes share this host: shm (they all-reduce through a
- *     memory-mapped file) or ring (the udp ring over loopback, as between hosts)
+ *     memory-mapped file; on several hosts, hierarchically: the file within each host, a ring of
+ *     the hosts' leaders) or ring (the flat udp ring everywhere, over loopback within a host)
  * @param shmChunkBytes bytes of one slot of the mapped file (shm): the all-reduce moves a buffer
  *     through it in chunks of this size
  */
