@@ -2,6 +2,7 @@ package capi.cli;
 
 import capi.collective.AllReduce;
 import capi.collective.CollectiveNode;
+import capi.collective.HierarchicalAllReduce;
 import capi.collective.MappedAllReduce;
 import capi.collective.ReduceOp;
 import capi.collective.RingEndpoints;
@@ -29,8 +30,11 @@ import org.agrona.concurrent.UnsafeBuffer;
  * `capi bench --what allreduce`: all-reduce bandwidth of K workers through shared memory (ranks in
  * this JVM, the default channel), the Aeron ring over IPC (ranks in this JVM), over UDP on
  * 127.0.0.1 with the ranks in this JVM, and with one JVM per rank both through the mapped file
- * (capi.collective.same-host, default shm) and over the UDP ring (same-host = ring); and this
- * machine's single-thread memcpy bandwidth as the yardstick. busbw = 2(n-1)/n · bytes / time.
+ * (capi.collective.same-host, default shm) and over the UDP ring (same-host = ring); with 3 or more
+ * workers also hierarchically, the ranks split between two hosts simulated on loopback (127.0.0.1
+ * and 127.0.0.2: one machine's cores and memory, so it shows the cost of the three phases, not the
+ * network traffic they save); and this machine's single-thread memcpy bandwidth as the yardstick.
+ * busbw = 2(n-1)/n · bytes / time.
  */
 final class AllReduceBench {
   private static final long MIB = 1 << 20;
@@ -67,8 +71,9 @@ final class AllReduceBench {
     report("ipc", workers, sizes, ipcTimes);
     double[] udpTimes = inThisJvm(collective(options, udpRing), workers, sizes, steps);
     report("udp", workers, sizes, udpTimes);
-    double[] shmProcessTimes = inProcesses(options, udp, workers, sizes, steps);
-    double[] udpProcessTimes = inProcesses(options, udpRing, workers, sizes, steps);
+    double[] shmProcessTimes = inProcesses(options, udp, 1, workers, sizes, steps);
+    double[] udpProcessTimes = inProcesses(options, udpRing, 1, workers, sizes, steps);
+    double[] hierarchicalTimes = workers < 3 ? null : inProcesses(options, udp, 2, workers, sizes, steps);
 
     int last = sizes.length - 1;
     double busbw = busbw(workers, largest, memoryTimes[last]);
@@ -77,25 +82,29 @@ final class AllReduceBench {
             + "\"busbw_bytes_per_s\":%.0f,\"algbw_bytes_per_s\":%.0f,\"seconds\":%.6f,"
             + "\"memcpy_bytes_per_s\":%.0f,\"busbw_over_memcpy\":%.3f,\"ipc_busbw_bytes_per_s\":%.0f,"
             + "\"udp_busbw_bytes_per_s\":%.0f,\"udp_processes_busbw_bytes_per_s\":%.0f,"
-            + "\"shm_processes_busbw_bytes_per_s\":%.0f}%n",
+            + "\"shm_processes_busbw_bytes_per_s\":%.0f%s}%n",
         workers, largest, busbw, largest / memoryTimes[last], memoryTimes[last], memcpy, busbw / memcpy,
         busbw(workers, largest, ipcTimes[last]), busbw(workers, largest, udpTimes[last]),
-        busbw(workers, largest, udpProcessTimes[last]), busbw(workers, largest, shmProcessTimes[last]));
+        busbw(workers, largest, udpProcessTimes[last]), busbw(workers, largest, shmProcessTimes[last]),
+        hierarchicalTimes == null ? "" : String.format(Locale.ROOT, ",\"hierarchical_2_hosts_busbw_bytes_per_s\":%.0f",
+            busbw(workers, largest, hierarchicalTimes[last])));
     return Main.EXIT_OK;
   }
 
   /**
-   * A peer rank of the "1 JVM per rank" case: args rank, workers, steps (0 = auto), sizes, config
-   * file or "-", KEY=VALUE... Prints its node's same-host token file, reads every rank's (inProcesses).
+   * A peer rank of the "1 JVM per rank" case: args rank, hosts, workers, steps (0 = auto), sizes,
+   * config file or "-", KEY=VALUE... Prints its node's same-host token file, reads every rank's
+   * (inProcesses).
    */
   public static void main(String[] args) throws Exception {
     int rank = Integer.parseInt(args[0]);
-    int workers = Integer.parseInt(args[1]);
-    int steps = Integer.parseInt(args[2]);
-    long[] sizes = Arrays.stream(args[3].split(",")).mapToLong(Long::parseLong).toArray();
-    Path file = args[4].equals("-") ? null : Path.of(args[4]);
+    int hosts = Integer.parseInt(args[1]);
+    int workers = Integer.parseInt(args[2]);
+    int steps = Integer.parseInt(args[3]);
+    long[] sizes = Arrays.stream(args[4].split(",")).mapToLong(Long::parseLong).toArray();
+    Path file = args[5].equals("-") ? null : Path.of(args[5]);
     Map<String, String> overrides = new LinkedHashMap<>();
-    for (int i = 5; i < args.length; i++) {
+    for (int i = 6; i < args.length; i++) {
       String[] kv = args[i].split("=", 2);
       overrides.put(kv[0], kv[1]);
     }
@@ -104,7 +113,8 @@ final class AllReduceBench {
       System.out.println(node.sameHost().isEmpty() ? NO_TOKEN : node.sameHost());
       System.out.flush();
       String tokens = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8)).readLine();
-      try (AllReduce ring = node.join(0, rank, endpoints(cfg, Arrays.asList(tokens.split(" "))), maxFloats(sizes))) {
+      List<String> endpoints = endpoints(cfg, hosts, Arrays.asList(tokens.split(" ")));
+      try (AllReduce ring = node.join(0, rank, endpoints, maxFloats(sizes))) {
         timeRank(ring, sizes, steps);
       }
     }
@@ -147,15 +157,16 @@ final class AllReduceBench {
   }
 
   /**
-   * Rank 0 here, ranks 1..K-1 in child JVMs with their own collective nodes; rank 0's times, reported
-   * under the implementation rank 0 got (mapped file or udp ring). The ranks' endpoints name their
-   * nodes' same-host token files: each child prints its own, and reads every rank's on stdin.
+   * Rank 0 here, ranks 1..K-1 in child JVMs with their own collective nodes, split between
+   * {@code hosts} simulated hosts (endpoints); rank 0's times, reported under the implementation
+   * rank 0 got (mapped file, hierarchical or udp ring). The ranks' endpoints name their nodes'
+   * same-host token files: each child prints its own, and reads every rank's on stdin.
    */
-  private static double[] inProcesses(
-      BenchCommand options, Map<String, String> overrides, int workers, long[] sizes, int steps) throws Exception {
+  private static double[] inProcesses(BenchCommand options, Map<String, String> overrides, int hosts, int workers,
+      long[] sizes, int steps) throws Exception {
     List<Process> peers = new ArrayList<>();
     try {
-      for (int r = 1; r < workers; r++) peers.add(startPeer(options, overrides, r, workers, steps, sizes));
+      for (int r = 1; r < workers; r++) peers.add(startPeer(options, overrides, r, hosts, workers, steps, sizes));
       CollectiveConfig cfg = collective(options, overrides);
       double[] times;
       try (CollectiveNode node = CollectiveNode.start(cfg, "bench-rank-0")) {
@@ -167,9 +178,11 @@ final class AllReduceBench {
           p.getOutputStream().write((String.join(" ", tokens) + "\n").getBytes(StandardCharsets.UTF_8));
           p.getOutputStream().flush();
         }
-        try (AllReduce ring = node.join(0, 0, endpoints(cfg, tokens), maxFloats(sizes))) {
+        try (AllReduce ring = node.join(0, 0, endpoints(cfg, hosts, tokens), maxFloats(sizes))) {
           times = timeRank(ring, sizes, steps);
-          report((ring instanceof MappedAllReduce ? "mapped" : "udp") + ", 1 JVM per rank", workers, sizes, times);
+          String transport = ring instanceof HierarchicalAllReduce ? "hierarchical, " + hosts + " hosts"
+              : ring instanceof MappedAllReduce ? "mapped" : "udp";
+          report(transport + ", 1 JVM per rank", workers, sizes, times);
         }
       }
       for (Process p : peers) {
@@ -182,24 +195,30 @@ final class AllReduceBench {
   }
 
   private static Process startPeer(
-      BenchCommand options, Map<String, String> overrides, int rank, int workers, int steps, long[] sizes)
+      BenchCommand options, Map<String, String> overrides, int rank, int hosts, int workers, int steps, long[] sizes)
       throws Exception {
     List<String> cmd = new ArrayList<>();
     cmd.add(ProcessHandle.current().info().command().orElse("java"));
     cmd.addAll(ManagementFactory.getRuntimeMXBean().getInputArguments());
     cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), AllReduceBench.class.getName()));
-    cmd.addAll(List.of(String.valueOf(rank), String.valueOf(workers), String.valueOf(steps)));
+    cmd.addAll(List.of(String.valueOf(rank), String.valueOf(hosts), String.valueOf(workers), String.valueOf(steps)));
     cmd.add(String.join(",", Arrays.stream(sizes).mapToObj(Long::toString).toList()));
     cmd.add(options.common.configFile == null ? "-" : options.common.configFile.toString());
     overrides.forEach((k, v) -> cmd.add(k + "=" + v));
     return new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
   }
 
-  /** The endpoints of ranks on this host, one per same-host token file (NO_TOKEN: none). */
-  private static List<String> endpoints(CollectiveConfig cfg, List<String> tokens) {
+  /**
+   * The endpoints of ranks on this machine, one per same-host token file (NO_TOKEN: none): all on
+   * udp-host, or with several hosts the ranks split in rank order between 127.0.0.1, 127.0.0.2, ...
+   * (loopback addresses that stand for hosts).
+   */
+  private static List<String> endpoints(CollectiveConfig cfg, int hosts, List<String> tokens) {
     List<String> endpoints = new ArrayList<>();
-    for (int r = 0; r < tokens.size(); r++) {
-      endpoints.add(RingEndpoints.of(cfg, cfg.udpHost(), tokens.get(r).equals(NO_TOKEN) ? "" : tokens.get(r), r));
+    int n = tokens.size();
+    for (int r = 0; r < n; r++) {
+      String host = hosts == 1 ? cfg.udpHost() : "127.0.0." + (1 + r * hosts / n);
+      endpoints.add(RingEndpoints.of(cfg, host, tokens.get(r).equals(NO_TOKEN) ? "" : tokens.get(r), r));
     }
     return endpoints;
   }
@@ -232,7 +251,7 @@ final class AllReduceBench {
 
   private static void report(String transport, int workers, long[] sizes, double[] seconds) {
     for (int i = 0; i < sizes.length; i++) {
-      System.out.printf(Locale.ROOT, "allreduce %-24s workers=%d bytes=%-9d %9.3f ms  algbw %6.2f GB/s  busbw %6.2f GB/s%n",
+      System.out.printf(Locale.ROOT, "allreduce %-37s workers=%d bytes=%-9d %9.3f ms  algbw %6.2f GB/s  busbw %6.2f GB/s%n",
           transport, workers, sizes[i], seconds[i] * 1e3, sizes[i] / seconds[i] / 1e9,
           busbw(workers, sizes[i], seconds[i]) / 1e9);
     }
