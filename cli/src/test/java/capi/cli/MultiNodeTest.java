@@ -9,10 +9,12 @@ import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -41,22 +43,20 @@ class MultiNodeTest {
     }
   }
 
-  private Process node(String name, int port, int seedPort, Path runDir, int udpBase, String sameHost)
-      throws IOException {
+  /** A `capi node` JVM of a two-node cluster whose seed node listens on {@code seedPort}. */
+  private Process node(String name, int port, int seedPort, Path runDir, String... extra) throws IOException {
     List<String> cmd = new ArrayList<>(List.of(
         ProcessHandle.current().info().command().orElse("java"),
         "--add-opens", "java.base/sun.nio.ch=ALL-UNNAMED", "--add-opens", "java.base/java.nio=ALL-UNNAMED",
         "-Xmx1g", "-cp", System.getProperty("java.class.path"), Main.class.getName(), "node",
-        "--seed-nodes", "127.0.0.1:" + seedPort, "--port", Integer.toString(port),
-        "--run-dir", runDir.toString(), "--workers", "1", "--steps", "16", "--checkpoint-every", "4",
-        "--batch-size", "8",
+        "--seed-nodes", "127.0.0.1:" + seedPort, "--port", Integer.toString(port), "--run-dir", runDir.toString(),
         "-Dcapi.cluster.min-nodes=2",
-        "-Dcapi.collective.udp-port-base=" + udpBase,
-        "-Dcapi.collective.same-host=" + sameHost,
+        "-Dcapi.collective.udp-port-base=" + (41000 + (int) (ProcessHandle.current().pid() % 1000) * 8),
         "-Dcapi.collective.timeout=4s",
         "-Dcapi.cluster.pekko.cluster.failure-detector.acceptable-heartbeat-pause=2s",
         "-Dcapi.cluster.pekko.cluster.split-brain-resolver.stable-after=3s"));
     cmd.addAll(SmallRuns.small());
+    cmd.addAll(List.of(extra));
     ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
         .redirectOutput(tmp.resolve(name + ".log").toFile());
     pb.environment().put("OMP_WAIT_POLICY", "PASSIVE");
@@ -71,10 +71,11 @@ class MultiNodeTest {
   void survivesTheLossOfANode(String sameHost) throws Exception {
     Path run = tmp.resolve("run");
     int seedPort = freePort();
-    int udpBase = 41000 + (int) (ProcessHandle.current().pid() % 1000) * 8;
-    Process a = node("a", seedPort, seedPort, run, udpBase, sameHost);
+    String[] options = {"--workers", "1", "--steps", "16", "--checkpoint-every", "4", "--batch-size", "8",
+        "-Dcapi.collective.same-host=" + sameHost};
+    Process a = node("a", seedPort, seedPort, run, options);
     Thread.sleep(1500); // let the seed node form the cluster first: it becomes the oldest (the coordinator's)
-    Process b = node("b", freePort(), seedPort, run, udpBase, sameHost);
+    Process b = node("b", freePort(), seedPort, run, options);
 
     long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(4);
     while (SmallRuns.stepsLogged(run) < 6) {
@@ -101,5 +102,43 @@ class MultiNodeTest {
     assertEquals("2", world.get(1L));
     assertEquals("1", world.get(16L));
     for (String loss : SmallRuns.metric(run, "loss_capi").values()) assertTrue(Double.isFinite(Double.parseDouble(loss)));
+  }
+
+  /**
+   * Two nodes standing for two hosts (udp addresses 127.0.0.1 and 127.0.0.2), two workers each: the
+   * ranks all-reduce hierarchically (a mapped file per host, a udp ring of the two leaders), and the
+   * run computes the losses of one worker given the same global batch (drop path 0).
+   */
+  @Test
+  @Timeout(300)
+  void twoHostsWithTwoWorkersEachGoHierarchicalAndMatchOneWorker() throws Exception {
+    Path run = tmp.resolve("hosts");
+    int seedPort = freePort();
+    String[] options = {"--workers", "2", "--steps", "4", "--checkpoint-every", "4", "--batch-size", "8",
+        "-Dcapi.model.drop-path-rate=0"};
+    Process a = node("a", seedPort, seedPort, run, append(options, "-Dcapi.collective.udp-host=127.0.0.1"));
+    Thread.sleep(1500);
+    Process b = node("b", freePort(), seedPort, run, append(options, "-Dcapi.collective.udp-host=127.0.0.2"));
+    assertTrue(a.waitFor(4, TimeUnit.MINUTES), "the run did not finish; see " + tmp);
+    String log = Files.readString(tmp.resolve("a.log"));
+    assertEquals(0, a.exitValue(), log);
+    assertTrue(b.waitFor(1, TimeUnit.MINUTES), "node b did not end after the run");
+    assertTrue(log.contains("rank 0 of 4 joined generation") && log.contains("(HierarchicalAllReduce)"), log);
+
+    Path single = tmp.resolve("single");
+    SmallRuns.train(single, "--workers", "1", "--steps", "4", "--batch-size", "8", "-Dcapi.model.drop-path-rate=0");
+    Map<Long, String> expected = SmallRuns.metric(single, "loss_capi");
+    Map<Long, String> actual = SmallRuns.metric(run, "loss_capi");
+    assertEquals(expected.keySet(), actual.keySet());
+    for (Long step : expected.keySet()) {
+      double e = Double.parseDouble(expected.get(step));
+      assertEquals(e, Double.parseDouble(actual.get(step)), 2e-4 * Math.abs(e), "loss_capi at step " + step);
+    }
+  }
+
+  private static String[] append(String[] options, String more) {
+    String[] out = Arrays.copyOf(options, options.length + 1);
+    out[options.length] = more;
+    return out;
   }
 }
