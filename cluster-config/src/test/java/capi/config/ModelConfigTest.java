@@ -41,11 +41,15 @@ class ModelConfigTest {
 
   @Test
   void optimDefaults() {
-    OptimConfig o = OptimConfig.from(CapiConfig.preset("tiny"));
+    OptimConfig o = OptimConfig.from(CapiConfig.preset("vit-l"));
     assertEquals(1e-3, o.lr());
     assertEquals(0.95, o.beta2());
     assertEquals(0.01, o.clusteringWeightDecay());
     assertEquals(0.8, o.truncateCos());
     assertEquals(2e-3, OptimConfig.from(CapiConfig.preset("vit-s")).lr());
+    OptimConfig tiny = OptimConfig.from(CapiConfig.preset("tiny")); // the smaller model's rates
+    assertEquals(2e-3, tiny.lr());
+    assertEquals(1e-3, tiny.clusteringLr());
+    assertEquals(0.996, tiny.emaMomentum());
   }
 }
