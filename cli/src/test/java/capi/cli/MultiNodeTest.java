@@ -52,7 +52,9 @@ class MultiNodeTest {
         "--seed-nodes", "127.0.0.1:" + seedPort, "--port", Integer.toString(port), "--run-dir", runDir.toString(),
         "-Dcapi.cluster.min-nodes=2",
         "-Dcapi.collective.udp-port-base=" + (41000 + (int) (ProcessHandle.current().pid() % 1000) * 8),
-        "-Dcapi.collective.timeout=4s",
+        // A ring rank times out 5 s after its peer's last datagram; by then the failure detector (2 s
+        // pause) has marked the peer's node unreachable, and downing (3 s after that) is yet to come.
+        "-Dcapi.collective.timeout=5s",
         "-Dcapi.cluster.pekko.cluster.failure-detector.acceptable-heartbeat-pause=2s",
         "-Dcapi.cluster.pekko.cluster.split-brain-resolver.stable-after=3s"));
     cmd.addAll(SmallRuns.small());
@@ -90,9 +92,9 @@ class MultiNodeTest {
     assertTrue(log.contains("\"event\":\"done\",\"steps\":16"), log);
     assertTrue(log.contains("recovering"), log);
     // The killed node is never asked to join again. In the mapped file the survivor sees its process
-    // die and the coordinator leaves its node out at once; the ring's 4 s timeout comes after the
-    // failure detector marked it unreachable (2 s pause) but before it is downed (3 s later), so the
-    // coordinator leaves it out as unreachable; a kill between all-reduces ends with it downed.
+    // die and the coordinator leaves its node out at once; the ring's timeout comes after the failure
+    // detector marked it unreachable, so the coordinator leaves it out as unreachable; a kill between
+    // all-reduces ends with it downed.
     assertFalse(log.contains("could not join ring"), log);
     String implementation = sameHost.equals("shm") ? "(MappedAllReduce)" : "(RingAllReduce)";
     assertTrue(log.contains("of 2 joined generation") && log.contains(implementation), log);
