@@ -46,6 +46,20 @@ final class SmallRuns {
     return Files.readAllLines(f).stream().filter(l -> l.endsWith("}")).count();
   }
 
+  /**
+   * Asserts that two runs logged the same steps with the same loss_capi up to float32 summation
+   * order (2e-4 relative): what data-parallel equivalence promises.
+   */
+  static void assertSameLosses(Path expectedRun, Path actualRun, String what) throws IOException {
+    Map<Long, String> expected = metric(expectedRun, "loss_capi");
+    Map<Long, String> actual = metric(actualRun, "loss_capi");
+    assertEquals(expected.keySet(), actual.keySet(), what);
+    for (Long step : expected.keySet()) {
+      double e = Double.parseDouble(expected.get(step));
+      assertEquals(e, Double.parseDouble(actual.get(step)), 2e-4 * Math.abs(e), "loss_capi at step " + step + " " + what);
+    }
+  }
+
   private static final Pattern STEP = Pattern.compile("\"step\":(\\d+)");
 
   /** metrics.jsonl as step -> the value of one field, exactly as written. */

@@ -116,33 +116,27 @@ class HierarchicalAllReduceTest {
   void groupsWithoutSeveralRanksOnSeveralHostsKeepTheirImplementation() throws Exception {
     try (Cluster oneHost = Cluster.start("2"); Cluster onePerHost = Cluster.start("1+1")) {
       for (Cluster c : List.of(oneHost, onePerHost)) { // every token is valid here
-        List<AllReduce> group = c.joinAll();
-        try {
-          group.forEach(g -> assertInstanceOf(MappedAllReduce.class, g));
-          AllReduceTest.check(group, 1000, ReduceOp.SUM, 1);
-        } finally {
-          group.forEach(AllReduce::close);
-        }
+        assertPicksAndComputes(MappedAllReduce.class, c.joinAll(), ReduceOp.SUM, 1);
       }
       // A token that is not valid here (its host's /dev/shm): the ring, as between real hosts.
       List<String> elsewhere = List.of(onePerHost.endpoints().get(0), RingEndpoints.address(onePerHost.endpoints().get(1))
           + "#shm=/nonexistent/" + NodeToken.PREFIX + ProcessHandle.current().pid() + "-00000000000000dd");
-      List<AllReduce> ring = Ranks.onEach(2, rank -> onePerHost.nodes().get(rank).join(1, rank, elsewhere, 1000));
-      try {
-        ring.forEach(g -> assertInstanceOf(RingAllReduce.class, g));
-        AllReduceTest.check(ring, 1000, ReduceOp.SUM, 2);
-      } finally {
-        ring.forEach(AllReduce::close);
-      }
+      assertPicksAndComputes(RingAllReduce.class,
+          Ranks.onEach(2, rank -> onePerHost.nodes().get(rank).join(1, rank, elsewhere, 1000)), ReduceOp.SUM, 2);
     }
     try (Cluster forcedRing = Cluster.start("2+2", rank -> "20s", "ring")) {
-      List<AllReduce> ring = forcedRing.joinAll();
-      try {
-        ring.forEach(g -> assertInstanceOf(RingAllReduce.class, g));
-        AllReduceTest.check(ring, 1000, ReduceOp.AVG, 3);
-      } finally {
-        ring.forEach(AllReduce::close);
-      }
+      assertPicksAndComputes(RingAllReduce.class, forcedRing.joinAll(), ReduceOp.AVG, 3);
+    }
+  }
+
+  /** Every rank of {@code group} got {@code implementation} and a call of 1000 floats is right; closes it. */
+  private static void assertPicksAndComputes(
+      Class<? extends AllReduce> implementation, List<AllReduce> group, ReduceOp op, long seed) throws Exception {
+    try {
+      group.forEach(g -> assertInstanceOf(implementation, g));
+      AllReduceTest.check(group, 1000, op, seed);
+    } finally {
+      group.forEach(AllReduce::close);
     }
   }
 
