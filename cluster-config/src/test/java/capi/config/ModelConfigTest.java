@@ -20,7 +20,7 @@ class ModelConfigTest {
     ModelConfig tiny = ModelConfig.from(CapiConfig.preset("tiny"));
     assertEquals(49, tiny.patches());
     assertEquals(18, tiny.visible());
-    assertEquals(7, tiny.predicted());
+    assertEquals(15, tiny.predicted()); // floor(31 masked x 0.5)
     assertEquals("float32", tiny.precision());
   }
 
