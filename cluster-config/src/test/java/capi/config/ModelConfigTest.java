@@ -18,9 +18,9 @@ class ModelConfigTest {
     assertEquals(90, l.visible());
     assertEquals(8, l.predicted());
     ModelConfig tiny = ModelConfig.from(CapiConfig.preset("tiny"));
-    assertEquals(49, tiny.patches());
-    assertEquals(18, tiny.visible());
-    assertEquals(15, tiny.predicted()); // floor(31 masked x 0.5)
+    assertEquals(16, tiny.patches()); // 28x28 in 7x7 patches
+    assertEquals(6, tiny.visible()); // 16 - floor(16 x 0.65)
+    assertEquals(5, tiny.predicted()); // floor(10 masked x 0.5)
     assertEquals("float32", tiny.precision());
   }
 
