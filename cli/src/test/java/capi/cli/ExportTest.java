@@ -4,6 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import capi.config.CapiConfig;
+import capi.config.ModelConfig;
 import capi.engine.NamedTensor;
 import capi.engine.checkpoint.CheckpointStore;
 import capi.engine.checkpoint.SafeTensors;
@@ -31,7 +33,8 @@ class ExportTest {
     assertTrue(exported.containsKey("backbone.encoder.blocks.0.residual1.fn.q_proj.weight"), exported.keySet().toString());
     assertTrue(exported.containsKey("backbone.patch_embed.weight"));
     assertTrue(exported.containsKey("backbone.registers"));
-    assertArrayEquals(new int[] {32, 1, 4, 4}, exported.get("backbone.patch_embed.weight").shape());
+    int p = ModelConfig.from(CapiConfig.preset("tiny")).patchSize(); // (D, C, p, p) as in the reference
+    assertArrayEquals(new int[] {32, 1, p, p}, exported.get("backbone.patch_embed.weight").shape());
     for (NamedTensor t : exported.values()) {
       assertTrue(t.name().startsWith("backbone."), t.name());
       NamedTensor s = saved.get("teacher/" + t.name());
