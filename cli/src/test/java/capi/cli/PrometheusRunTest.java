@@ -21,7 +21,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * A real Prometheus server (Debian's, on 127.0.0.1) scrapes a real training run (2 workers, a
  * separate JVM) and finds the key series with sensible values, and a series for the dashboard's
- * queries about training.
+ * queries about training. The run is longer than the test and is ended by it: a run that finished
+ * before the first scrape (seconds on a fast machine) would leave nothing to scrape.
  */
 class PrometheusRunTest {
   @TempDir Path tmp;
@@ -33,7 +34,7 @@ class PrometheusRunTest {
         ProcessHandle.current().info().command().orElse("java"),
         "--add-opens", "java.base/sun.nio.ch=ALL-UNNAMED", "--add-opens", "java.base/java.nio=ALL-UNNAMED",
         "-Xmx1g", "-cp", System.getProperty("java.class.path"), Main.class.getName(), "train",
-        "--run-dir", tmp.resolve("run").toString(), "--steps", "400", "--workers", "2", "--batch-size", "8",
+        "--run-dir", tmp.resolve("run").toString(), "--steps", "1000000", "--workers", "2", "--batch-size", "8",
         "--checkpoint-every", "100", "-Dcapi.monitoring.metrics-host=127.0.0.1",
         // a periodic evaluation on a few images, so capi_eval_top1 has series
         "-Dcapi.eval.every-steps=40", "-Dcapi.eval.periodic-train-samples=300",
