@@ -279,7 +279,7 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
     boolean outOfTime = spec.train().maxMinutes() > 0
         && (System.nanoTime() - startedNanos) * 1e-9 / 60 >= spec.train().maxMinutes();
     boolean last = stepsDone >= spec.totalSteps() || outOfTime || spec.stopRequested().get();
-    if (last || stepsDone % spec.train().checkpointEvery() == 0) {
+    if (last || stepsDone % spec.checkpoint().every() == 0) {
       saveCheckpoint(last);
     } else {
       startStep();

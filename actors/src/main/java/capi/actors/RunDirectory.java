@@ -2,7 +2,8 @@ package capi.actors;
 
 import capi.config.BadConfigException;
 import capi.config.CapiConfig;
-import com.typesafe.config.Config;
+import capi.config.Keys;
+import capi.config.Overrides;
 import java.io.BufferedWriter;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -36,7 +37,8 @@ public final class RunDirectory implements AutoCloseable {
   }
 
   /** A new run: creates the directory (runs/TIMESTAMP when none is configured) and writes config.conf. */
-  public static RunDirectory create(String configured, Config config) throws IOException {
+  public static RunDirectory create(CapiConfig config) throws IOException {
+    String configured = config.train().runDir();
     Path dir = configured.isEmpty()
         ? Path.of("runs", LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")))
         : Path.of(configured);
@@ -44,7 +46,7 @@ public final class RunDirectory implements AutoCloseable {
       throw new BadConfigException("run directory " + dir + " already holds a run; use `capi resume " + dir + "`");
     }
     Files.createDirectories(dir.resolve(CHECKPOINTS));
-    Files.writeString(dir.resolve(CONFIG), CapiConfig.render(config), StandardCharsets.UTF_8);
+    Files.writeString(dir.resolve(CONFIG), config.hocon(), StandardCharsets.UTF_8);
     return new RunDirectory(dir.toAbsolutePath());
   }
 
@@ -52,8 +54,9 @@ public final class RunDirectory implements AutoCloseable {
    * The run directory of a cluster node: all nodes name the same one, the first to arrive creates
    * it, a directory that holds the run already is joined as it is (a restarted cluster resumes).
    */
-  public static RunDirectory createOrOpen(String configured, Config config) throws IOException {
-    if (configured.isEmpty()) throw new BadConfigException("capi.train.run-dir: a cluster needs one shared run directory");
+  public static RunDirectory createOrOpen(CapiConfig config) throws IOException {
+    String configured = config.train().runDir();
+    if (configured.isEmpty()) throw new BadConfigException(Keys.TRAIN_RUN_DIR + ": a cluster needs one shared run directory");
     Path dir = Path.of(configured).toAbsolutePath();
     Files.createDirectories(dir.resolve(CHECKPOINTS));
     RunDirectory run = new RunDirectory(dir);
@@ -89,14 +92,15 @@ public final class RunDirectory implements AutoCloseable {
   }
 
   /** Replaces config.conf (a resume with new overrides), atomically. */
-  public void saveConfig(Config config) throws IOException {
+  public void saveConfig(CapiConfig config) throws IOException {
     Path tmp = dir.resolve(CONFIG + ".tmp-" + ProcessHandle.current().pid());
-    Files.writeString(tmp, CapiConfig.render(config), StandardCharsets.UTF_8);
+    Files.writeString(tmp, config.hocon(), StandardCharsets.UTF_8);
     Files.move(tmp, dir.resolve(CONFIG), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
   }
 
-  public Config savedConfig() {
-    return CapiConfig.loadRendered(dir.resolve(CONFIG));
+  /** The run's saved configuration with {@code overrides} over it. */
+  public CapiConfig savedConfig(Overrides overrides) {
+    return CapiConfig.read(dir.resolve(CONFIG), overrides);
   }
 
   /**

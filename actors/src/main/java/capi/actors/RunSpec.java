@@ -1,8 +1,9 @@
 package capi.actors;
 
+import capi.collective.RingEndpoints;
+import capi.config.CheckpointConfig;
 import capi.config.CollectiveConfig;
 import capi.config.TrainConfig;
-import capi.collective.RingEndpoints;
 import capi.engine.checkpoint.CheckpointStore;
 import capi.monitoring.CapiMetrics;
 import capi.monitoring.ConsoleProgress;
@@ -21,6 +22,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
  */
 public record RunSpec(
     TrainConfig train,
+    CheckpointConfig checkpoint,
     CollectiveConfig collective,
     RunDirectory runDir,
     CheckpointStore checkpoints,

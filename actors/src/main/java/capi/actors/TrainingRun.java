@@ -1,28 +1,27 @@
 package capi.actors;
 
 import capi.collective.CollectiveNode;
+import capi.config.BadConfigException;
+import capi.config.CapiConfig;
 import capi.config.CollectiveConfig;
 import capi.config.DataConfig;
-import capi.config.EvalConfig;
-import capi.config.ModelConfig;
+import capi.config.Keys;
 import capi.config.MonitoringConfig;
-import capi.config.OptimConfig;
 import capi.config.TrainConfig;
 import capi.data.BatchSource;
 import capi.data.DataCounters;
 import capi.engine.NativeMemory;
+import capi.engine.checkpoint.CheckpointStore;
 import capi.eval.Evaluator;
 import capi.eval.Probe;
-import capi.engine.checkpoint.CheckpointStore;
 import capi.monitoring.CapiMetrics;
 import capi.monitoring.ConsoleProgress;
 import capi.monitoring.MetricsServer;
-import capi.config.BadConfigException;
 import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
 import java.io.UncheckedIOException;
 import java.net.BindException;
 import java.time.Duration;
-import com.typesafe.config.ConfigFactory;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -74,7 +73,7 @@ public final class TrainingRun {
    * @param runDir the run directory (created or opened by the caller)
    * @param cluster null for a single-node run
    */
-  public static RunResult run(Config config, RunDirectory runDir, ClusterSettings cluster) throws Exception {
+  public static RunResult run(CapiConfig config, RunDirectory runDir, ClusterSettings cluster) throws Exception {
     ACTIVE.incrementAndGet();
     try {
       return runNode(config, runDir, cluster);
@@ -86,18 +85,17 @@ public final class TrainingRun {
     }
   }
 
-  private static RunResult runNode(Config config, RunDirectory runDir, ClusterSettings cluster) throws Exception {
-    ModelConfig model = ModelConfig.from(config);
-    OptimConfig optim = OptimConfig.from(config);
-    TrainConfig train = TrainConfig.from(config);
-    DataConfig data = DataConfig.from(config);
-    CollectiveConfig collective = CollectiveConfig.from(config);
-    MonitoringConfig monitoring = MonitoringConfig.from(config);
-    int minNodes = cluster == null ? 1 : config.getInt("capi.cluster.min-nodes");
-    BatchSource source = BatchSource.fromConfig(config);
-    CheckpointStore store = new CheckpointStore(runDir.checkpoints(), train.keepCheckpoints(), LOG::warn);
+  private static RunResult runNode(CapiConfig config, RunDirectory runDir, ClusterSettings cluster) throws Exception {
+    TrainConfig train = config.train();
+    DataConfig data = config.data();
+    CollectiveConfig collective = config.collective();
+    MonitoringConfig monitoring = config.monitoring();
+    int minNodes = cluster == null ? 1 : config.cluster().minNodes();
+    BatchSource source = BatchSource.of(config);
+    int keep = config.checkpoint().keep();
+    CheckpointStore store = new CheckpointStore(runDir.checkpoints(), keep, LOG::warn);
     // Where the progress display starts; the coordinator loads (and warns about damage) itself.
-    long startStep = new CheckpointStore(runDir.checkpoints(), train.keepCheckpoints(), w -> {}).latestValid()
+    long startStep = new CheckpointStore(runDir.checkpoints(), keep, w -> {}).latestValid()
         .map(CheckpointStore.Checkpoint::step).orElse(0L);
 
     CapiMetrics metrics = new CapiMetrics();
@@ -110,20 +108,20 @@ public final class TrainingRun {
         ConsoleProgress progress = ConsoleProgress.forTraining(train.steps(), startStep, monitoring.progressInterval());
         CollectiveNode collectiveNode =
             ring ? CollectiveNode.start(collective, "node-" + ProcessHandle.current().pid()) : null) {
-      long evalEvery = EvalConfig.from(config).everySteps();
+      long evalEvery = config.eval().everySteps();
       if (evalEvery > train.steps()) evalEvery = 0; // a run shorter than the interval is never evaluated
       Evaluator evaluator = evalEvery > 0
-          ? Evaluator.fromConfig(config, Probe.ALL, true, train.effectiveThreadsPerWorker()) : null;
-      RunSpec spec = new RunSpec(train, collective, runDir, store, train.steps(), train.workers() * minNodes,
-          minNodes, RunSchedules.of(optim, train.steps()), source.dataset().size(), evalEvery, metrics, progress,
+          ? Evaluator.of(config, Probe.ALL, true, train.effectiveThreadsPerWorker()) : null;
+      RunSpec spec = new RunSpec(train, config.checkpoint(), collective, runDir, store, train.steps(), train.workers() * minNodes,
+          minNodes, RunSchedules.of(config.optim(), train.steps()), source.dataset().size(), evalEvery, metrics, progress,
           result, STOP_REQUESTED);
       List<Worker.Setup> workers = new ArrayList<>();
       for (int i = 0; i < train.workers(); i++) {
-        workers.add(new Worker.Setup(model, optim, train.seed(), train.effectiveThreadsPerWorker(), source,
+        workers.add(new Worker.Setup(config.model(), config.optim(), train.seed(), train.effectiveThreadsPerWorker(), source,
             data.loaderThreads(), data.prefetch(), collectiveNode, collective, evaluator));
       }
       ActorSystem<Void> system = ActorSystem.create(NodeGuardian.create(spec, workers, cluster != null), SYSTEM,
-          pekkoConfig(config, train.workers(), cluster));
+          pekkoConfig(config.cluster().pekko(), train.workers(), cluster));
       try {
         return result.get();
       } finally {
@@ -140,7 +138,7 @@ public final class TrainingRun {
       return MetricsServer.start(metrics, monitoring.metricsHost(), monitoring.metricsPort());
     } catch (UncheckedIOException e) {
       if (e.getCause() instanceof BindException) {
-        throw BadConfigException.of("capi.monitoring.metrics-port", monitoring.metricsPort(),
+        throw BadConfigException.of(Keys.METRICS_PORT, monitoring.metricsPort(),
             "cannot listen on " + monitoring.metricsHost() + " (" + e.getCause().getMessage()
                 + "); choose another port with --metrics-port (0 = any free port)");
       }
@@ -148,8 +146,8 @@ public final class TrainingRun {
     }
   }
 
-  /** capi.cluster.pekko over Pekko's defaults, plus the workers' blocking dispatcher and the cluster. */
-  static Config pekkoConfig(Config config, int workers, ClusterSettings cluster) {
+  /** The run's Pekko settings over Pekko's defaults, plus the workers' blocking dispatcher and the cluster. */
+  static Config pekkoConfig(Config pekko, int workers, ClusterSettings cluster) {
     String dispatcher = NodeGuardian.WORKER_DISPATCHER + " {\n"
         + "  type = Dispatcher\n"
         + "  executor = thread-pool-executor\n"
@@ -157,7 +155,7 @@ public final class TrainingRun {
         + "  throughput = 1\n"
         + "}\n";
     Config node = ConfigFactory.parseString(dispatcher + (cluster == null ? "" : cluster.pekkoConfig()));
-    return node.withFallback(config.getConfig("capi.cluster.pekko").atKey("pekko"))
+    return node.withFallback(pekko.atKey("pekko"))
         .withFallback(ConfigFactory.defaultReference());
   }
 }

@@ -8,6 +8,9 @@ import capi.collective.ReduceOp;
 import capi.collective.RingEndpoints;
 import capi.config.CapiConfig;
 import capi.config.CollectiveConfig;
+import capi.config.CollectiveConfig.Channel;
+import capi.config.CollectiveConfig.SameHost;
+import capi.config.Overrides;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.lang.management.ManagementFactory;
@@ -61,13 +64,12 @@ final class AllReduceBench {
     double memcpy = memcpyBytesPerSecond(largest);
     System.out.printf(Locale.ROOT, "memcpy (one thread)  bytes=%d  %.2f GB/s%n", largest, memcpy / 1e9);
 
-    Map<String, String> udp = channel(options, "udp");
-    Map<String, String> udpRing = new LinkedHashMap<>(udp);
-    udpRing.put("capi.collective.same-host", "ring");
+    Overrides udp = channel(options, Channel.UDP);
+    Overrides udpRing = channel(options, Channel.UDP).sameHost(SameHost.RING);
     int steps = options.steps == null ? 0 : options.steps;
-    double[] memoryTimes = inThisJvm(collective(options, channel(options, "memory")), workers, sizes, steps);
+    double[] memoryTimes = inThisJvm(collective(options, channel(options, Channel.MEMORY)), workers, sizes, steps);
     report("memory", workers, sizes, memoryTimes);
-    double[] ipcTimes = inThisJvm(collective(options, channel(options, "ipc")), workers, sizes, steps);
+    double[] ipcTimes = inThisJvm(collective(options, channel(options, Channel.IPC)), workers, sizes, steps);
     report("ipc", workers, sizes, ipcTimes);
     double[] udpTimes = inThisJvm(collective(options, udpRing), workers, sizes, steps);
     report("udp", workers, sizes, udpTimes);
@@ -93,7 +95,7 @@ final class AllReduceBench {
 
   /**
    * A peer rank of the "1 JVM per rank" case: args rank, hosts, workers, steps (0 = auto), sizes,
-   * config file or "-", KEY=VALUE... Prints its node's same-host token file, reads every rank's
+   * config file or "-", -DKEY=VALUE... Prints its node's same-host token file, reads every rank's
    * (inProcesses).
    */
   public static void main(String[] args) throws Exception {
@@ -105,10 +107,10 @@ final class AllReduceBench {
     Path file = args[5].equals("-") ? null : Path.of(args[5]);
     Map<String, String> overrides = new LinkedHashMap<>();
     for (int i = 6; i < args.length; i++) {
-      String[] kv = args[i].split("=", 2);
+      String[] kv = args[i].substring("-D".length()).split("=", 2);
       overrides.put(kv[0], kv[1]);
     }
-    CollectiveConfig cfg = CollectiveConfig.from(CapiConfig.load(file, overrides, null));
+    CollectiveConfig cfg = CapiConfig.load(file, Overrides.commandLine(overrides)).collective();
     try (CollectiveNode node = CollectiveNode.start(cfg, "bench-rank-" + rank)) {
       System.out.println(node.sameHost().isEmpty() ? NO_TOKEN : node.sameHost());
       System.out.flush();
@@ -121,14 +123,12 @@ final class AllReduceBench {
     System.exit(0);
   }
 
-  private static Map<String, String> channel(BenchCommand options, String channel) {
-    Map<String, String> overrides = new LinkedHashMap<>(options.common.overrides);
-    overrides.put("capi.collective.channel", channel);
-    return overrides;
+  private static Overrides channel(BenchCommand options, Channel channel) {
+    return options.common.dashD().channel(channel);
   }
 
-  private static CollectiveConfig collective(BenchCommand options, Map<String, String> overrides) {
-    return CollectiveConfig.from(CapiConfig.load(options.common.configFile, overrides, options.preset));
+  private static CollectiveConfig collective(BenchCommand options, Overrides overrides) {
+    return options.common.load(overrides.and(Overrides.none().preset(options.preset))).collective();
   }
 
   /** Seconds per all-reduce for each size: all ranks in this JVM, one thread each; the slowest rank counts. */
@@ -162,7 +162,7 @@ final class AllReduceBench {
    * rank 0 got (mapped file, hierarchical or udp ring). The ranks' endpoints name their nodes'
    * same-host token files: each child prints its own, and reads every rank's on stdin.
    */
-  private static double[] inProcesses(BenchCommand options, Map<String, String> overrides, int hosts, int workers,
+  private static double[] inProcesses(BenchCommand options, Overrides overrides, int hosts, int workers,
       long[] sizes, int steps) throws Exception {
     List<Process> peers = new ArrayList<>();
     try {
@@ -195,7 +195,7 @@ final class AllReduceBench {
   }
 
   private static Process startPeer(
-      BenchCommand options, Map<String, String> overrides, int rank, int hosts, int workers, int steps, long[] sizes)
+      BenchCommand options, Overrides overrides, int rank, int hosts, int workers, int steps, long[] sizes)
       throws Exception {
     List<String> cmd = new ArrayList<>();
     cmd.add(ProcessHandle.current().info().command().orElse("java"));
@@ -204,7 +204,7 @@ final class AllReduceBench {
     cmd.addAll(List.of(String.valueOf(rank), String.valueOf(hosts), String.valueOf(workers), String.valueOf(steps)));
     cmd.add(String.join(",", Arrays.stream(sizes).mapToObj(Long::toString).toList()));
     cmd.add(options.common.configFile == null ? "-" : options.common.configFile.toString());
-    overrides.forEach((k, v) -> cmd.add(k + "=" + v));
+    cmd.addAll(overrides.toArgs());
     return new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
   }
 

@@ -1,7 +1,7 @@
 package capi.cli;
 
 import capi.config.CapiConfig;
-import com.typesafe.config.Config;
+import capi.config.Overrides;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -15,10 +15,18 @@ public final class CommonOptions {
   @Option(names = "--config", paramLabel = "FILE", description = "HOCON file over the defaults.")
   Path configFile;
 
-  /** Loads the configuration with extra overrides from command options (they win over -D). */
-  public Config load(String preset, Map<String, String> fromOptions) {
-    Map<String, String> all = new LinkedHashMap<>(overrides);
-    all.putAll(fromOptions);
-    return CapiConfig.load(configFile, all, preset);
+  /** The -D arguments. */
+  Overrides dashD() {
+    return Overrides.commandLine(overrides);
+  }
+
+  /** The configuration: --config, then -D, then a command's {@code options} (which win). */
+  CapiConfig load(Overrides options) {
+    return load(Overrides.none(), options);
+  }
+
+  /** As {@link #load(Overrides)}, over a command's own {@code defaults} (which the user's settings win over). */
+  CapiConfig load(Overrides defaults, Overrides options) {
+    return CapiConfig.load(configFile, defaults.and(dashD()).and(options));
   }
 }

@@ -1,21 +1,20 @@
 package capi.cli;
 
+import capi.config.CapiConfig;
 import capi.config.DataConfig;
+import capi.config.Overrides;
 import capi.data.BatchSource;
 import capi.data.DataCounters;
 import capi.data.Dataset;
 import capi.data.Datasets;
 import capi.data.RawImage;
 import com.sun.management.OperatingSystemMXBean;
-import com.typesafe.config.Config;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.HashMap;
 import java.util.Locale;
-import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import javax.imageio.ImageIO;
@@ -36,11 +35,9 @@ final class DataBench {
   private DataBench() {}
 
   static int run(BenchCommand options) throws Exception {
-    Map<String, String> set = new HashMap<>();
-    if (options.dataset != null) set.put("capi.data.dataset", options.dataset);
-    if (options.batchSize != null) set.put("capi.train.batch-size", options.batchSize.toString());
-    Config config = options.common.load(options.preset, set);
-    DataConfig data = DataConfig.from(config);
+    CapiConfig config = options.common.load(
+        Overrides.none().preset(options.preset).dataset(options.dataset).batchSize(options.batchSize));
+    DataConfig data = config.data();
     int steps = options.steps == null ? 100 : options.steps;
     if (steps < 1) {
       System.err.println("capi: --steps " + steps + ": must be >= 1");
@@ -50,7 +47,7 @@ final class DataBench {
       Path dir = Path.of(data.dataset().substring("folder:".length()));
       if (!Files.exists(dir)) writeJpegsFromFashionMnist(dir);
     }
-    BatchSource source = BatchSource.fromConfig(config);
+    BatchSource source = BatchSource.of(config);
     int threads = data.loaderThreads();
     Rate one = measure(source, 1, steps);
     Rate all = threads == 1 ? one : measure(source, threads, steps);

@@ -3,8 +3,6 @@ package capi.cli;
 import capi.actors.RunDirectory;
 import capi.config.BadConfigException;
 import capi.config.CapiConfig;
-import capi.config.ModelConfig;
-import capi.config.OptimConfig;
 import capi.engine.CapiTrainer;
 import capi.engine.checkpoint.CheckpointStore;
 import capi.engine.checkpoint.SafeTensors;
@@ -13,8 +11,6 @@ import capi.eval.Evaluator;
 import capi.eval.FeatureSource;
 import capi.eval.Probe;
 import capi.eval.Scores;
-import com.typesafe.config.Config;
-import com.typesafe.config.ConfigFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -52,12 +48,12 @@ public final class EvalCommand implements Callable<Integer> {
       default -> throw new BadConfigException("--probe " + probe + ": must be one of knn, linear, all");
     };
     CheckpointStore.Checkpoint checkpoint = CheckpointStore.locate(path, System.err::println);
-    Config config = config(checkpoint.dir());
+    CapiConfig config = config(checkpoint.dir());
     int threads = Runtime.getRuntime().availableProcessors();
-    Evaluator evaluator = Evaluator.fromConfig(config, probes, false, threads);
+    Evaluator evaluator = Evaluator.of(config, probes, false, threads);
     log("checkpoint %s (step %d); %d train and %d test images",
         checkpoint.dir(), checkpoint.step(), evaluator.trainImages(), evaluator.testImages());
-    try (CapiTrainer model = CapiTrainer.create(ModelConfig.from(config), OptimConfig.from(config), 0, threads)) {
+    try (CapiTrainer model = CapiTrainer.create(config.model(), config.optim(), 0, threads)) {
       model.loadState(SafeTensors.read(checkpoint.dir().resolve(CheckpointStore.MODEL_FILE)));
       Map<FeatureSource, Scores> teacher = evaluator.evaluate(model);
       teacher.forEach((source, s) -> log("%s: %s", source.label(), describe(s)));
@@ -75,17 +71,10 @@ public final class EvalCommand implements Callable<Integer> {
   }
 
   /** The run's saved configuration (it fixes the model) under --config, -D and --dataset. */
-  private Config config(Path checkpointDir) {
+  private CapiConfig config(Path checkpointDir) {
     Path saved = checkpointDir.resolve(RunDirectory.CONFIG);
     if (!Files.isRegularFile(saved)) throw new BadConfigException(checkpointDir + ": no " + RunDirectory.CONFIG);
-    Map<String, String> o = new LinkedHashMap<>(common.overrides);
-    if (dataset != null) o.put("capi.eval.dataset", dataset);
-    Config file = ConfigFactory.empty();
-    if (common.configFile != null) {
-      if (!Files.isRegularFile(common.configFile)) throw new BadConfigException("--config " + common.configFile + ": no such file");
-      file = ConfigFactory.parseFile(common.configFile.toFile());
-    }
-    return ConfigFactory.parseMap(o).withFallback(file).withFallback(CapiConfig.loadRendered(saved)).resolve();
+    return CapiConfig.read(saved, common.configFile, common.dashD().evalDataset(dataset));
   }
 
   private static String describe(Scores s) {

@@ -4,12 +4,10 @@ import capi.actors.ClusterSettings;
 import capi.actors.RunDirectory;
 import capi.actors.RunResult;
 import capi.actors.TrainingRun;
-import com.typesafe.config.Config;
-import com.typesafe.config.ConfigFactory;
-import java.util.Arrays;
-import java.util.LinkedHashMap;
+import capi.config.CapiConfig;
+import capi.config.CollectiveConfig.Channel;
+import capi.config.Overrides;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -35,27 +33,18 @@ public final class NodeCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    Map<String, String> o = run.overrides();
-    RunOptions.put(o, "capi.cluster.port", port);
     // Nodes have a media driver each: their ranks talk over UDP unless told otherwise.
-    if (!common.overrides.containsKey("capi.collective.channel")) o.put("capi.collective.channel", "udp");
-    Config config = common.load(run.preset, o);
-    Validation.all(config);
-    RunDirectory dir = RunDirectory.createOrOpen(config.getString("capi.train.run-dir"), config);
-    Config resolved = ConfigFactory.parseMap(nodeLocal(config)).withFallback(dir.savedConfig()).resolve();
-    ClusterSettings cluster = new ClusterSettings(
-        config.getString("capi.cluster.host"), config.getInt("capi.cluster.port"), seedNodes);
+    CapiConfig config = common.load(Overrides.none().channel(Channel.UDP), run.overrides().clusterPort(port));
+    RunDirectory dir = RunDirectory.createOrOpen(config);
+    CapiConfig resolved = dir.savedConfig(nodeLocal(config));
+    ClusterSettings cluster = new ClusterSettings(config.cluster().host(), config.cluster().port(), seedNodes);
     RunResult r = TrainingRun.run(resolved, dir, cluster);
     return r.ok() && !r.hasFinalLine() ? Main.EXIT_OK : TrainCommand.report(r);
   }
 
   /** Settings that belong to this node, not to the run (so they win over a saved config.conf). */
-  private static Map<String, String> nodeLocal(Config c) {
-    Map<String, String> m = new LinkedHashMap<>();
-    for (String key : Arrays.asList("capi.cluster.host", "capi.cluster.port", "capi.train.workers",
-        "capi.monitoring.metrics-port", "capi.collective.udp-host")) {
-      m.put(key, c.getValue(key).unwrapped().toString());
-    }
-    return m;
+  private static Overrides nodeLocal(CapiConfig c) {
+    return Overrides.none().clusterHost(c.cluster().host()).clusterPort(c.cluster().port())
+        .workers(c.train().workers()).metricsPort(c.monitoring().metricsPort()).udpHost(c.collective().udpHost());
   }
 }

@@ -2,11 +2,9 @@ package capi.cli;
 
 import capi.actors.RunDirectory;
 import capi.actors.TrainingRun;
-import com.typesafe.config.Config;
-import com.typesafe.config.ConfigFactory;
+import capi.config.CapiConfig;
+import capi.config.Overrides;
 import java.nio.file.Path;
-import java.util.LinkedHashMap;
-import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -27,10 +25,8 @@ public final class ResumeCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     RunDirectory dir = RunDirectory.open(runDir);
-    Map<String, String> o = new LinkedHashMap<>(common.overrides);
-    RunOptions.put(o, "capi.train.steps", steps);
-    Config config = ConfigFactory.parseMap(o).withFallback(dir.savedConfig()).resolve();
-    Validation.all(config);
+    Overrides o = common.dashD().steps(steps);
+    CapiConfig config = dir.savedConfig(o);
     if (!o.isEmpty()) dir.saveConfig(config);
     return TrainCommand.report(TrainingRun.run(config, dir, null));
   }

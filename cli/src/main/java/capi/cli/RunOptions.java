@@ -1,7 +1,6 @@
 package capi.cli;
 
-import java.util.LinkedHashMap;
-import java.util.Map;
+import capi.config.Overrides;
 import picocli.CommandLine.Option;
 
 /** The options of a training run that `capi train` and `capi node` share, as configuration overrides. */
@@ -33,21 +32,9 @@ public final class RunOptions {
   @Option(names = "--metrics-port", description = "Prometheus port (0 = any free port).")
   Integer metricsPort;
 
-  /** The given options as HOCON overrides (options not given are absent). */
-  Map<String, String> overrides() {
-    Map<String, String> o = new LinkedHashMap<>();
-    put(o, "capi.data.dataset", dataset);
-    put(o, "capi.train.run-dir", runDir);
-    put(o, "capi.train.steps", steps);
-    put(o, "capi.train.workers", workers);
-    put(o, "capi.train.batch-size", batchSize);
-    put(o, "capi.train.checkpoint-every", checkpointEvery);
-    put(o, "capi.train.seed", seed);
-    put(o, "capi.monitoring.metrics-port", metricsPort);
-    return o;
-  }
-
-  static void put(Map<String, String> overrides, String key, Object value) {
-    if (value != null) overrides.put(key, value.toString());
+  /** The given options as overrides (options not given set nothing). */
+  Overrides overrides() {
+    return Overrides.none().preset(preset).dataset(dataset).runDir(runDir).steps(steps).workers(workers)
+        .batchSize(batchSize).checkpointEvery(checkpointEvery).seed(seed).metricsPort(metricsPort);
   }
 }

@@ -3,13 +3,12 @@ package capi.cli;
 import capi.config.CapiConfig;
 import capi.config.ModelConfig;
 import capi.config.OptimConfig;
+import capi.config.Overrides;
 import capi.engine.Profile;
 import capi.engine.StepBenchmark;
-import com.typesafe.config.Config;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Map;
 
 /**
  * `capi bench --what step`: whole training steps of one worker on synthetic data, with every core
@@ -27,10 +26,10 @@ final class StepBench {
       System.err.println("capi: --what step measures a single worker; --workers must be 1");
       return Main.EXIT_BAD_INPUT;
     }
-    Config c = options.common.load(options.preset, Map.of());
-    ModelConfig model = ModelConfig.from(c);
-    OptimConfig optim = OptimConfig.from(c);
-    int batch = options.batchSize != null ? options.batchSize : CapiConfig.positiveInt(c, "capi.train.batch-size");
+    CapiConfig c = options.common.load(Overrides.none().preset(options.preset));
+    ModelConfig model = c.model();
+    OptimConfig optim = c.optim();
+    int batch = options.batchSize != null ? options.batchSize : c.train().batchSize();
     int steps = options.steps != null ? options.steps : DEFAULT_STEPS;
     if (batch <= 0 || steps <= 0) {
       System.err.println("capi: --batch-size and --steps must be positive");
@@ -49,7 +48,7 @@ final class StepBench {
       double imgPerS = (double) batch * steps / (nanos / 1e9);
       long peakRss = rssBytes("VmHWM:");
       System.out.printf("step bench: %s preset, %s, batch %d, %d steps after %d warm-up, %d threads%n",
-          options.preset == null ? c.getString("capi.preset") : options.preset, model.precision(), batch, steps,
+          c.preset(), model.precision(), batch, steps,
           WARMUP_STEPS, threads);
       System.out.printf("%.1f img/s, %.1f ms/step, peak RSS %.0f MiB; this process kept %.2f of %d cores busy%n",
           imgPerS, msPerStep, peakRss / 1048576.0, coresBusy, threads);

@@ -4,7 +4,7 @@ import capi.actors.RunDirectory;
 import capi.actors.RunResult;
 import capi.actors.TrainingRun;
 import capi.config.BadConfigException;
-import com.typesafe.config.Config;
+import capi.config.CapiConfig;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -18,11 +18,10 @@ public final class TrainCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    Config config = common.load(run.preset, run.overrides());
-    Validation.all(config);
-    RunDirectory dir = RunDirectory.create(config.getString("capi.train.run-dir"), config);
+    CapiConfig config = common.load(run.overrides());
+    RunDirectory dir = RunDirectory.create(config);
     try {
-      return report(TrainingRun.run(dir.savedConfig(), dir, null));
+      return report(TrainingRun.run(config, dir, null));
     } catch (BadConfigException e) {
       dir.deleteIfNoCheckpoint(); // bad input found at start (e.g. a missing dataset): leave nothing behind
       throw e;

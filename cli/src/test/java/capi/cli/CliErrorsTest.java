@@ -1,10 +1,13 @@
 package capi.cli;
 
+import static capi.cli.SmallRuns.d;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import capi.config.Keys;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -35,12 +38,23 @@ class CliErrorsTest {
   @Test
   void badValuesAndPathsAreNamed() {
     Path run = tmp.resolve("r");
-    expectBadInput("capi.model.heads", "train", "--run-dir", run.toString(), "-Dcapi.model.heads=5");
-    expectBadInput("capi.train.batch-size", "train", "--run-dir", run.toString(), "--workers", "3", "--batch-size", "64");
+    expectBadInput("model.heads = 5", "train", "--run-dir", run.toString(), d("model.heads", "5"));
+    expectBadInput(Keys.TRAIN_BATCH_SIZE + " = 64", "train", "--run-dir", run.toString(), "--workers", "3", "--batch-size", "64");
     expectBadInput("/nonexistent/images", "train", "--run-dir", run.toString(), "--dataset", "folder:/nonexistent/images");
     expectBadInput("no config.conf", "resume", tmp.resolve("nothing").toString());
-    expectBadInput("capi.preset", "train", "--run-dir", run.toString(), "--preset", "vit-xxl");
+    expectBadInput("preset = vit-xxl", "train", "--run-dir", run.toString(), "--preset", "vit-xxl");
     expectBadInput("Unknown option", "train", "--bogus");
+  }
+
+  @Test
+  void aMisspeltKeyOrAValueForASectionIsRefusedInOneLine() {
+    Path run = tmp.resolve("k");
+    String err = stderrOf(() -> assertEquals(2, Main.execute("train", "--run-dir", run.toString(), d("optim.lrr", 1))));
+    assertTrue(err.contains("optim.lrr (command line): unknown key; did you mean ") && err.contains(".optim.lr?"), err);
+    err = stderrOf(() -> assertEquals(2, Main.execute("train", "--run-dir", run.toString(), d("optim", 1))));
+    assertEquals(1, err.lines().count(), err);
+    assertTrue(err.contains("is a section, not a value"), err);
+    assertTrue(!java.nio.file.Files.exists(run), "nothing is created for a refused configuration");
   }
 
   @Test
@@ -62,8 +76,8 @@ class CliErrorsTest {
   void aMetricsPortInUseIsNamed() throws Exception {
     try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
       Path run = tmp.resolve("m");
-      expectBadInput("capi.monitoring.metrics-port", "train", "--run-dir", run.toString(),
-          "--metrics-port", Integer.toString(taken.getLocalPort()), "-Dcapi.monitoring.metrics-host=127.0.0.1");
+      expectBadInput(Keys.METRICS_PORT + " = ", "train", "--run-dir", run.toString(),
+          "--metrics-port", Integer.toString(taken.getLocalPort()), d("monitoring.metrics-host", "127.0.0.1"));
       assertTrue(!java.nio.file.Files.exists(run), "a run that failed at start leaves no directory");
     }
   }

@@ -1,5 +1,7 @@
 package capi.cli;
 
+import static capi.cli.SmallRuns.d;
+
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -23,7 +25,7 @@ class DataParallelTest {
   private Path run(int workers) {
     Path dir = tmp.resolve("k" + workers);
     SmallRuns.train(dir, "--steps", "4", "--workers", Integer.toString(workers), "--batch-size", "6",
-        "-Dcapi.model.drop-path-rate=0");
+        d("model.drop-path-rate", "0"));
     return dir;
   }
 }

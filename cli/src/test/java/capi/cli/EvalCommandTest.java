@@ -1,11 +1,11 @@
 package capi.cli;
 
+import static capi.cli.SmallRuns.d;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import capi.config.CapiConfig;
-import capi.config.ModelConfig;
-import capi.config.OptimConfig;
+import capi.config.Overrides;
 import capi.engine.CapiTrainer;
 import capi.engine.checkpoint.CheckpointStore;
 import capi.engine.checkpoint.SafeTensors;
@@ -13,8 +13,6 @@ import capi.eval.Evaluator;
 import capi.eval.FeatureSource;
 import capi.eval.Probe;
 import capi.eval.Scores;
-import com.typesafe.config.Config;
-import com.typesafe.config.ConfigFactory;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.file.Path;
@@ -30,7 +28,7 @@ import org.junit.jupiter.api.io.TempDir;
 /** `capi eval` reads a run's checkpoint and configuration and prints the CLI.md line. */
 class EvalCommandTest {
   private static final List<String> FEW_IMAGES = List.of(
-      "-Dcapi.eval.train-samples=300", "-Dcapi.eval.test-samples=100", "-Dcapi.eval.linear-epochs=3");
+      d("eval.train-samples", "300"), d("eval.test-samples", "100"), d("eval.linear-epochs", "3"));
 
   @TempDir Path tmp;
 
@@ -50,11 +48,10 @@ class EvalCommandTest {
     CheckpointStore.Checkpoint c = CheckpointStore.locate(run, w -> {});
     Map<String, String> overrides = new java.util.HashMap<>();
     for (String o : FEW_IMAGES) overrides.put(o.substring(2, o.indexOf('=')), o.substring(o.indexOf('=') + 1));
-    Config config = ConfigFactory.parseMap(overrides)
-        .withFallback(CapiConfig.loadRendered(c.dir().resolve("config.conf"))).resolve();
-    try (CapiTrainer model = CapiTrainer.create(ModelConfig.from(config), OptimConfig.from(config), 5, 1)) {
+    CapiConfig config = CapiConfig.read(c.dir().resolve("config.conf"), Overrides.commandLine(overrides));
+    try (CapiTrainer model = CapiTrainer.create(config.model(), config.optim(), 5, 1)) {
       model.loadState(SafeTensors.read(c.dir().resolve(CheckpointStore.MODEL_FILE)));
-      Scores s = Evaluator.fromConfig(config, Probe.KNN, false, 1).evaluate(model).get(FeatureSource.GLOBAL_REPR);
+      Scores s = Evaluator.of(config, Probe.KNN, false, 1).evaluate(model).get(FeatureSource.GLOBAL_REPR);
       assertEquals(s.knnTop1(), number(line, "knn_top1"), 1e-12);
     }
     // A checkpoint directory names the same checkpoint as its run directory.

@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import capi.config.CapiConfig;
-import capi.config.ModelConfig;
 import capi.engine.NamedTensor;
 import capi.engine.checkpoint.CheckpointStore;
 import capi.engine.checkpoint.SafeTensors;
@@ -33,7 +32,7 @@ class ExportTest {
     assertTrue(exported.containsKey("backbone.encoder.blocks.0.residual1.fn.q_proj.weight"), exported.keySet().toString());
     assertTrue(exported.containsKey("backbone.patch_embed.weight"));
     assertTrue(exported.containsKey("backbone.registers"));
-    int p = ModelConfig.from(CapiConfig.preset("tiny")).patchSize(); // (D, C, p, p) as in the reference
+    int p = CapiConfig.preset("tiny").model().patchSize(); // (D, C, p, p) as in the reference
     assertArrayEquals(new int[] {32, 1, p, p}, exported.get("backbone.patch_embed.weight").shape());
     for (NamedTensor t : exported.values()) {
       assertTrue(t.name().startsWith("backbone."), t.name());

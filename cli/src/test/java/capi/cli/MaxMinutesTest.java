@@ -1,5 +1,6 @@
 package capi.cli;
 
+import static capi.cli.SmallRuns.d;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -19,7 +20,7 @@ class MaxMinutesTest {
   void stopsWithACheckpointWhenTimeIsUp() throws Exception {
     Path run = tmp.resolve("run");
     SmallRuns.train(run, "--steps", "1000000", "--workers", "1", "--batch-size", "4",
-        "-Dcapi.train.max-minutes=0.1");
+        d("train.max-minutes", "0.1"));
     Map<Long, String> losses = SmallRuns.metric(run, "loss_capi");
     long last = losses.size();
     assertTrue(last >= 1 && last < 1000000, "stopped early after " + last + " steps");

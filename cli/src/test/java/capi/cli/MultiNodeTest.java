@@ -1,5 +1,6 @@
 package capi.cli;
 
+import static capi.cli.SmallRuns.d;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -50,13 +51,13 @@ class MultiNodeTest {
         "--add-opens", "java.base/sun.nio.ch=ALL-UNNAMED", "--add-opens", "java.base/java.nio=ALL-UNNAMED",
         "-Xmx1g", "-cp", System.getProperty("java.class.path"), Main.class.getName(), "node",
         "--seed-nodes", "127.0.0.1:" + seedPort, "--port", Integer.toString(port), "--run-dir", runDir.toString(),
-        "-Dcapi.cluster.min-nodes=2",
-        "-Dcapi.collective.udp-port-base=" + (41000 + (int) (ProcessHandle.current().pid() % 1000) * 8),
+        d("cluster.min-nodes", "2"),
+        d("collective.udp-port-base", 41000 + (int) (ProcessHandle.current().pid() % 1000) * 8),
         // A ring rank times out 5 s after its peer's last datagram; by then the failure detector (2 s
         // pause) has marked the peer's node unreachable, and downing (3 s after that) is yet to come.
-        "-Dcapi.collective.timeout=5s",
-        "-Dcapi.cluster.pekko.cluster.failure-detector.acceptable-heartbeat-pause=2s",
-        "-Dcapi.cluster.pekko.cluster.split-brain-resolver.stable-after=3s"));
+        d("collective.timeout", "5s"),
+        d("cluster.pekko.cluster.failure-detector.acceptable-heartbeat-pause", "2s"),
+        d("cluster.pekko.cluster.split-brain-resolver.stable-after", "3s")));
     cmd.addAll(SmallRuns.small());
     cmd.addAll(List.of(extra));
     ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
@@ -74,7 +75,7 @@ class MultiNodeTest {
     Path run = tmp.resolve("run");
     int seedPort = freePort();
     String[] options = {"--workers", "1", "--steps", "16", "--checkpoint-every", "4", "--batch-size", "8",
-        "-Dcapi.collective.same-host=" + sameHost};
+        d("collective.same-host", sameHost)};
     Process a = node("a", seedPort, seedPort, run, options);
     Thread.sleep(1500); // let the seed node form the cluster first: it becomes the oldest (the coordinator's)
     Process b = node("b", freePort(), seedPort, run, options);
@@ -117,10 +118,10 @@ class MultiNodeTest {
     Path run = tmp.resolve("hosts");
     int seedPort = freePort();
     String[] options = {"--workers", "2", "--steps", "4", "--checkpoint-every", "4", "--batch-size", "8",
-        "-Dcapi.model.drop-path-rate=0"};
-    Process a = node("a", seedPort, seedPort, run, append(options, "-Dcapi.collective.udp-host=127.0.0.1"));
+        d("model.drop-path-rate", "0")};
+    Process a = node("a", seedPort, seedPort, run, append(options, d("collective.udp-host", "127.0.0.1")));
     Thread.sleep(1500);
-    Process b = node("b", freePort(), seedPort, run, append(options, "-Dcapi.collective.udp-host=127.0.0.2"));
+    Process b = node("b", freePort(), seedPort, run, append(options, d("collective.udp-host", "127.0.0.2")));
     assertTrue(a.waitFor(4, TimeUnit.MINUTES), "the run did not finish; see " + tmp);
     String log = Files.readString(tmp.resolve("a.log"));
     assertEquals(0, a.exitValue(), log);
@@ -128,7 +129,7 @@ class MultiNodeTest {
     assertTrue(log.contains("rank 0 of 4 joined generation") && log.contains("(HierarchicalAllReduce)"), log);
 
     Path single = tmp.resolve("single");
-    SmallRuns.train(single, "--workers", "1", "--steps", "4", "--batch-size", "8", "-Dcapi.model.drop-path-rate=0");
+    SmallRuns.train(single, "--workers", "1", "--steps", "4", "--batch-size", "8", d("model.drop-path-rate", "0"));
     SmallRuns.assertSameLosses(single, run, "of 2 hosts x 2 workers");
   }
 

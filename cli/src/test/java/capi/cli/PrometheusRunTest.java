@@ -1,5 +1,6 @@
 package capi.cli;
 
+import static capi.cli.SmallRuns.d;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -35,10 +36,10 @@ class PrometheusRunTest {
         "--add-opens", "java.base/sun.nio.ch=ALL-UNNAMED", "--add-opens", "java.base/java.nio=ALL-UNNAMED",
         "-Xmx1g", "-cp", System.getProperty("java.class.path"), Main.class.getName(), "train",
         "--run-dir", tmp.resolve("run").toString(), "--steps", "1000000", "--workers", "2", "--batch-size", "8",
-        "--checkpoint-every", "100", "-Dcapi.monitoring.metrics-host=127.0.0.1",
+        "--checkpoint-every", "100", d("monitoring.metrics-host", "127.0.0.1"),
         // a periodic evaluation on a few images, so capi_eval_top1 has series
-        "-Dcapi.eval.every-steps=40", "-Dcapi.eval.periodic-train-samples=300",
-        "-Dcapi.eval.periodic-test-samples=100", "-Dcapi.eval.linear-epochs=2"));
+        d("eval.every-steps", "40"), d("eval.periodic-train-samples", "300"),
+        d("eval.periodic-test-samples", "100"), d("eval.linear-epochs", "2")));
     cmd.addAll(SmallRuns.small());
     Path log = tmp.resolve("run.log");
     ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());

@@ -1,5 +1,6 @@
 package capi.cli;
 
+import static capi.cli.SmallRuns.d;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -20,7 +21,7 @@ class ResumeTest {
   void resumedRunReproducesTheUninterruptedOne() throws Exception {
     Path whole = tmp.resolve("whole");
     Path split = tmp.resolve("split");
-    String schedule = "-Dcapi.optim.schedule-steps=8";
+    String schedule = d("optim.schedule-steps", "8");
     SmallRuns.train(whole, "--steps", "8", "--checkpoint-every", "4", "--workers", "2", "--batch-size", "8", schedule);
     SmallRuns.train(split, "--steps", "4", "--checkpoint-every", "4", "--workers", "2", "--batch-size", "8", schedule);
     assertEquals(0, Main.execute(SmallRuns.args("resume", List.of(split.toString(), "--steps", "8"))));

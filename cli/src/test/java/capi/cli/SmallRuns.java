@@ -2,6 +2,7 @@ package capi.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import capi.config.Overrides;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -19,10 +20,15 @@ final class SmallRuns {
   /** -D overrides that shrink the tiny preset, with drop path on (resume must reproduce its randomness). */
   static List<String> small() {
     return List.of(
-        "-Dcapi.model.dim=32", "-Dcapi.model.heads=2", "-Dcapi.model.depth=2",
-        "-Dcapi.model.pred-dim=32", "-Dcapi.model.pred-heads=2", "-Dcapi.model.pred-depth=1",
-        "-Dcapi.model.prototypes=64", "-Dcapi.model.drop-path-rate=0.2", "-Dcapi.data.loader-threads=1",
-        "-Dcapi.train.threads-per-worker=1", "--metrics-port=0");
+        d("model.dim", "32"), d("model.heads", "2"), d("model.depth", "2"),
+        d("model.pred-dim", "32"), d("model.pred-heads", "2"), d("model.pred-depth", "1"),
+        d("model.prototypes", "64"), d("model.drop-path-rate", "0.2"), d("data.loader-threads", "1"),
+        d("train.threads-per-worker", "1"), "--metrics-port=0");
+  }
+
+  /** The argument {@code -Dcapi.KEY=VALUE} (KEY relative to capi, e.g. "model.dim"). */
+  static String d(String key, Object value) {
+    return Overrides.none().set(key, value).toArgs().get(0);
   }
 
   static String[] args(String command, List<String> extra) {

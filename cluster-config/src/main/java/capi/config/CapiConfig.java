@@ -6,141 +6,115 @@ import com.typesafe.config.ConfigFactory;
 import com.typesafe.config.ConfigRenderOptions;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Map;
 
 /**
- * Loads the one configuration tree of a run: -D overrides over a --config file over the preset
- * over reference.conf. Typed views ({@code ModelConfig}, ...) read from the result and validate.
+ * The whole configuration of a command, typed and validated once: every section of
+ * reference.conf as a record. Nothing downstream reads raw HOCON; a bad value fails here with a
+ * {@link BadConfigException} naming the key (exit 2).
+ *
+ * <p>Layers, later over earlier: reference.conf, the preset ({@code capi.presets.NAME}), a
+ * {@code --config} file, the overrides (-D and command options). Keys the user sets must exist in
+ * reference.conf ({@link KnownKeys}).
+ *
+ * @param preset the preset that was applied
+ * @param hocon the resolved {@code capi} tree as HOCON: a run directory's config.conf
  */
-public final class CapiConfig {
-  private CapiConfig() {}
+public record CapiConfig(
+    String preset,
+    ModelConfig model,
+    OptimConfig optim,
+    TrainConfig train,
+    CheckpointConfig checkpoint,
+    DataConfig data,
+    EvalConfig eval,
+    CollectiveConfig collective,
+    ClusterConfig cluster,
+    MonitoringConfig monitoring,
+    String hocon) {
 
-  /**
-   * @param file a HOCON file or null
-   * @param overrides HOCON paths to values, e.g. {"capi.model.drop-path-rate": "0"}
-   * @param preset a preset name or null to use capi.preset from the other layers
-   */
-  public static Config load(Path file, Map<String, String> overrides, String preset) {
+  /** A command's configuration: {@code file} (or null) and {@code overrides} over the preset they name. */
+  public static CapiConfig load(Path file, Overrides overrides) {
     Config reference = ConfigFactory.defaultReference();
-    Config fromFile = ConfigFactory.empty();
-    if (file != null) {
-      if (!Files.isRegularFile(file)) {
-        throw new BadConfigException("--config " + file + ": no such file");
-      }
-      try {
-        fromFile = ConfigFactory.parseFile(file.toFile());
-      } catch (ConfigException e) {
-        throw new BadConfigException("--config " + file + ": " + e.getMessage());
-      }
-    }
-    Config fromOverrides = ConfigFactory.parseMap(overrides == null ? Map.of() : overrides);
-    Config user = fromOverrides.withFallback(fromFile);
-    if (preset != null) {
-      user = user.withFallback(ConfigFactory.parseMap(Map.of("capi.preset", preset)));
-    }
-    String name = user.withFallback(reference).getString("capi.preset");
+    Config user = userLayers(reference, file, overrides);
+    String name = parse(() -> user.withFallback(reference).getString("capi.preset"), "capi.preset");
     String presetPath = "capi.presets.\"" + name + "\"";
     if (!reference.hasPath(presetPath)) {
       throw BadConfigException.of(
           "capi.preset", name, "unknown preset; allowed: " + reference.getConfig("capi.presets").root().keySet());
     }
     Config presetTree = reference.getConfig(presetPath).atPath("capi");
-    try {
-      return user.withFallback(presetTree).withFallback(reference).resolve();
-    } catch (ConfigException e) {
-      throw new BadConfigException(e.getMessage());
-    }
+    return of(parse(() -> user.withFallback(presetTree).withFallback(reference).resolve(), "configuration"));
   }
 
   /** The defaults of a preset, without file or overrides. */
-  public static Config preset(String name) {
-    return load(null, Map.of(), name);
+  public static CapiConfig preset(String name) {
+    return load(null, Overrides.none().preset(name));
   }
 
-  /** The capi subtree rendered as HOCON, for a run directory's config.conf. */
-  public static String render(Config config) {
-    return config.getConfig("capi").atPath("capi")
-        .root().render(ConfigRenderOptions.defaults().setOriginComments(false).setJson(false));
+  /** A saved config.conf ({@link #hocon}) with {@code overrides} over it (e.g. resume --steps). */
+  public static CapiConfig read(Path configConf, Overrides overrides) {
+    return read(configConf, null, overrides);
   }
 
-  /** Reads a config.conf written by {@link #render}, over reference.conf. */
-  public static Config loadRendered(Path configConf) {
+  /** A saved config.conf with {@code file} (or null) and {@code overrides} over it. */
+  public static CapiConfig read(Path configConf, Path file, Overrides overrides) {
+    Config reference = ConfigFactory.defaultReference();
+    Config saved = parse(() -> ConfigFactory.parseFile(configConf.toFile()), configConf.toString());
+    new KnownKeys(reference).check(saved, configConf.toString());
+    Config user = userLayers(reference, file, overrides);
+    return of(parse(() -> user.withFallback(saved).withFallback(reference).resolve(), configConf.toString()));
+  }
+
+  /** This configuration with {@code overrides} over it, validated again. */
+  public CapiConfig with(Overrides overrides) {
+    if (overrides.isEmpty()) return this;
+    Config reference = ConfigFactory.defaultReference();
+    Config user = userLayers(reference, null, overrides);
+    Config self = ConfigFactory.parseString(hocon);
+    return of(parse(() -> user.withFallback(self).withFallback(reference).resolve(), "configuration"));
+  }
+
+  /** The overrides over the --config file (or none), each checked for unknown keys. */
+  private static Config userLayers(Config reference, Path file, Overrides overrides) {
+    KnownKeys known = new KnownKeys(reference);
+    Config fromFile = ConfigFactory.empty();
+    if (file != null) {
+      if (!Files.isRegularFile(file)) throw new BadConfigException("--config " + file + ": no such file");
+      fromFile = parse(() -> ConfigFactory.parseFile(file.toFile()), "--config " + file);
+      known.check(fromFile, "--config " + file);
+    }
+    Config fromOverrides = overrides.toConfig();
+    known.check(fromOverrides, "command line");
+    return fromOverrides.withFallback(fromFile);
+  }
+
+  /** Reads and validates every section of a resolved tree. */
+  private static CapiConfig of(Config c) {
+    return new CapiConfig(
+        Values.string(c, "capi.preset"),
+        ModelConfig.from(c),
+        OptimConfig.from(c),
+        TrainConfig.from(c),
+        CheckpointConfig.from(c),
+        DataConfig.from(c),
+        EvalConfig.from(c),
+        CollectiveConfig.from(c),
+        ClusterConfig.from(c),
+        MonitoringConfig.from(c),
+        c.getConfig("capi").atPath("capi").root()
+            .render(ConfigRenderOptions.defaults().setOriginComments(false).setJson(false)));
+  }
+
+  private interface Parse<T> {
+    T get();
+  }
+
+  /** HOCON syntax and resolution errors as BadConfigException (exit 2), naming where. */
+  private static <T> T parse(Parse<T> p, String where) {
     try {
-      return ConfigFactory.parseFile(configConf.toFile())
-          .withFallback(ConfigFactory.defaultReference()).resolve();
+      return p.get();
     } catch (ConfigException e) {
-      throw new BadConfigException(configConf + ": " + e.getMessage());
+      throw new BadConfigException(where + ": " + e.getMessage());
     }
-  }
-
-  // ---- typed reads with clear errors ---------------------------------------------------------
-
-  public static int positiveInt(Config c, String key) {
-    int v = intValue(c, key);
-    if (v <= 0) throw BadConfigException.of(key, v, "must be a positive integer");
-    return v;
-  }
-
-  public static int nonNegativeInt(Config c, String key) {
-    int v = intValue(c, key);
-    if (v < 0) throw BadConfigException.of(key, v, "must be >= 0");
-    return v;
-  }
-
-  public static int intValue(Config c, String key) {
-    try {
-      return c.getInt(key);
-    } catch (ConfigException.WrongType e) {
-      throw BadConfigException.of(key, c.getValue(key).unwrapped(), "must be an integer");
-    }
-  }
-
-  public static long longValue(Config c, String key) {
-    try {
-      return c.getLong(key);
-    } catch (ConfigException.WrongType e) {
-      throw BadConfigException.of(key, c.getValue(key).unwrapped(), "must be an integer");
-    }
-  }
-
-  public static boolean booleanValue(Config c, String key) {
-    try {
-      return c.getBoolean(key);
-    } catch (ConfigException.WrongType e) {
-      throw BadConfigException.of(key, c.getValue(key).unwrapped(), "must be true or false");
-    }
-  }
-
-  /** A number in [min, max]. */
-  public static double doubleIn(Config c, String key, double min, double max) {
-    double v;
-    try {
-      v = c.getDouble(key);
-    } catch (ConfigException.WrongType e) {
-      throw BadConfigException.of(key, c.getValue(key).unwrapped(), "must be a number");
-    }
-    if (!(v >= min && v <= max)) {
-      throw BadConfigException.of(key, v, "must be in [" + min + ", " + max + "]");
-    }
-    return v;
-  }
-
-  /** A positive duration such as "10s" or "5m". */
-  public static java.time.Duration positiveDuration(Config c, String key) {
-    java.time.Duration d;
-    try {
-      d = c.getDuration(key);
-    } catch (ConfigException.BadValue | ConfigException.WrongType e) {
-      throw BadConfigException.of(key, c.getValue(key).unwrapped(), "must be a duration such as 30s or 5m");
-    }
-    if (d.isNegative() || d.isZero()) throw BadConfigException.of(key, c.getValue(key).unwrapped(), "must be positive");
-    return d;
-  }
-
-  /** One of the allowed words. */
-  public static String oneOf(Config c, String key, String... allowed) {
-    String v = c.getString(key);
-    for (String a : allowed) if (a.equals(v)) return v;
-    throw BadConfigException.of(key, v, "must be one of " + String.join(", ", allowed));
   }
 }

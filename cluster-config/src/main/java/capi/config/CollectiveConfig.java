@@ -26,17 +26,26 @@ import java.time.Duration;
  */
 public record CollectiveConfig(
     String aeronDir,
-    String channel,
+    Channel channel,
     String udpHost,
     int udpPortBase,
     int streamIdBase,
     int mtu,
     int termLength,
     int socketBuffer,
-    String threadingMode,
+    ThreadingMode threadingMode,
     Duration timeout,
-    String sameHost,
+    SameHost sameHost,
     int shmChunkBytes) {
+
+  /** Transport between ranks. */
+  public enum Channel implements Choice { MEMORY, IPC, UDP }
+
+  /** How udp ranks whose processes share a host all-reduce. */
+  public enum SameHost implements Choice { SHM, RING }
+
+  /** The media driver's threads. */
+  public enum ThreadingMode implements Choice { INVOKER, SHARED, SHARED_NETWORK, DEDICATED }
 
   private static final String P = "capi.collective.";
   /** Aeron's largest frame (a UDP datagram's payload). */
@@ -44,37 +53,37 @@ public record CollectiveConfig(
   /** Mapped slots are whole pages, so every slot starts page- (and cache-line-) aligned. */
   private static final int PAGE = 4096;
 
-  /** Reads and validates {@code capi.collective} of a loaded configuration. */
-  public static CollectiveConfig from(Config c) {
-    int mtu = CapiConfig.positiveInt(c, P + "mtu");
+  /** Reads and validates {@code capi.collective} of a resolved tree. */
+  static CollectiveConfig from(Config c) {
+    int mtu = Values.positiveInt(c, P + "mtu");
     if (mtu < 1024 || mtu > MAX_MTU || mtu % 32 != 0) {
       throw BadConfigException.of(P + "mtu", mtu, "must be a multiple of 32 in [1024, " + MAX_MTU + "]");
     }
-    int term = CapiConfig.positiveInt(c, P + "term-length");
+    int term = Values.positiveInt(c, P + "term-length");
     if (Integer.bitCount(term) != 1 || term < 65536 || term > (1 << 30)) {
       throw BadConfigException.of(P + "term-length", term, "must be a power of two in [65536, 1073741824]");
     }
     if (term < 8 * mtu) {
       throw BadConfigException.of(P + "term-length", term, "must be at least 8 x capi.collective.mtu (" + mtu + ")");
     }
-    int port = CapiConfig.positiveInt(c, P + "udp-port-base");
+    int port = Values.positiveInt(c, P + "udp-port-base");
     if (port > 65000) throw BadConfigException.of(P + "udp-port-base", port, "must be <= 65000");
-    int chunk = CapiConfig.positiveInt(c, P + "shm-chunk-bytes");
+    int chunk = Values.positiveInt(c, P + "shm-chunk-bytes");
     if (chunk % PAGE != 0 || chunk > (1 << 28)) {
       throw BadConfigException.of(P + "shm-chunk-bytes", chunk, "must be a multiple of " + PAGE + " in [4096, 268435456]");
     }
     return new CollectiveConfig(
-        c.getString(P + "aeron-dir"),
-        CapiConfig.oneOf(c, P + "channel", "memory", "ipc", "udp"),
-        c.getString(P + "udp-host"),
+        Values.string(c, P + "aeron-dir"),
+        Values.choice(c, P + "channel", Channel.class),
+        Values.host(c, P + "udp-host"),
         port,
-        CapiConfig.positiveInt(c, P + "stream-id-base"),
+        Values.positiveInt(c, P + "stream-id-base"),
         mtu,
         term,
-        CapiConfig.positiveInt(c, P + "socket-buffer"),
-        CapiConfig.oneOf(c, P + "threading-mode", "shared", "shared-network", "dedicated", "invoker"),
-        CapiConfig.positiveDuration(c, P + "timeout"),
-        CapiConfig.oneOf(c, P + "same-host", "shm", "ring"),
+        Values.positiveInt(c, P + "socket-buffer"),
+        Values.choice(c, P + "threading-mode", ThreadingMode.class),
+        Values.positiveDuration(c, P + "timeout"),
+        Values.choice(c, P + "same-host", SameHost.class),
         chunk);
   }
 }

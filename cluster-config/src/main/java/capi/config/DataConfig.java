@@ -26,25 +26,25 @@ public record DataConfig(
     int loaderThreads,
     int prefetch) {
 
-  public static DataConfig from(Config c) {
+  static DataConfig from(Config c) {
     String p = "capi.data.";
-    double scaleMin = CapiConfig.doubleIn(c, p + "crop-scale-min", 1e-6, 1);
-    double scaleMax = CapiConfig.doubleIn(c, p + "crop-scale-max", scaleMin, 1);
-    double aspectMin = CapiConfig.doubleIn(c, p + "crop-aspect-min", 1e-3, 1e3);
-    double aspectMax = CapiConfig.doubleIn(c, p + "crop-aspect-max", aspectMin, 1e3);
+    double scaleMin = Values.doubleIn(c, p + "crop-scale-min", 1e-6, 1);
+    double scaleMax = Values.doubleIn(c, p + "crop-scale-max", scaleMin, 1);
+    double aspectMin = Values.doubleIn(c, p + "crop-aspect-min", 1e-3, 1e3);
+    double aspectMax = Values.doubleIn(c, p + "crop-aspect-max", aspectMin, 1e3);
     double[] mean = numbers(c, p + "mean", Double.NEGATIVE_INFINITY);
     double[] std = numbers(c, p + "std", 0);
     return new DataConfig(
-        c.getString(p + "dataset"),
+        Values.string(c, p + "dataset"),
         mean,
         std,
         scaleMin,
         scaleMax,
         aspectMin,
         aspectMax,
-        CapiConfig.doubleIn(c, p + "flip-probability", 0, 1),
-        CapiConfig.positiveInt(c, p + "loader-threads"),
-        CapiConfig.positiveInt(c, p + "prefetch"));
+        Values.doubleIn(c, p + "flip-probability", 0, 1),
+        Values.positiveInt(c, p + "loader-threads"),
+        Values.positiveInt(c, p + "prefetch"));
   }
 
   /** A non-empty list of numbers, each greater than {@code above} (or any when -infinity). */

@@ -26,27 +26,27 @@ public record EvalConfig(
     double holdoutFraction,
     long seed) {
 
-  public static EvalConfig from(Config c) {
+  static EvalConfig from(Config c) {
     String e = "capi.eval.";
-    long every = CapiConfig.longValue(c, e + "every-steps");
+    long every = Values.longValue(c, e + "every-steps");
     if (every < 0) throw BadConfigException.of(e + "every-steps", every, "must be >= 0 (0 = never)");
     return new EvalConfig(
-        c.getString(e + "dataset"),
-        c.getString(e + "test-dataset"),
-        CapiConfig.nonNegativeInt(c, e + "train-samples"),
-        CapiConfig.nonNegativeInt(c, e + "test-samples"),
+        Values.string(c, e + "dataset"),
+        Values.string(c, e + "test-dataset"),
+        Values.nonNegativeInt(c, e + "train-samples"),
+        Values.nonNegativeInt(c, e + "test-samples"),
         every,
-        CapiConfig.nonNegativeInt(c, e + "periodic-train-samples"),
-        CapiConfig.nonNegativeInt(c, e + "periodic-test-samples"),
-        CapiConfig.positiveInt(c, e + "batch-size"),
-        CapiConfig.positiveInt(c, e + "knn-k"),
-        CapiConfig.doubleIn(c, e + "knn-temperature", 1e-6, 1e6),
-        CapiConfig.positiveInt(c, e + "linear-epochs"),
-        CapiConfig.positiveInt(c, e + "linear-batch-size"),
+        Values.nonNegativeInt(c, e + "periodic-train-samples"),
+        Values.nonNegativeInt(c, e + "periodic-test-samples"),
+        Values.positiveInt(c, e + "batch-size"),
+        Values.positiveInt(c, e + "knn-k"),
+        Values.doubleIn(c, e + "knn-temperature", 1e-6, 1e6),
+        Values.positiveInt(c, e + "linear-epochs"),
+        Values.positiveInt(c, e + "linear-batch-size"),
         grid(c, e + "linear-learning-rates", 1e-9, 10),
         grid(c, e + "linear-weight-decays", 0, 100),
-        CapiConfig.doubleIn(c, e + "holdout-fraction", 0.01, 0.5),
-        CapiConfig.longValue(c, e + "seed"));
+        Values.doubleIn(c, e + "holdout-fraction", 0.01, 0.5),
+        Values.longValue(c, e + "seed"));
   }
 
   /** Whether training evaluates after {@code step} (1-based count of steps done). */

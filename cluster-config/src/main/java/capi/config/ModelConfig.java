@@ -46,30 +46,30 @@ public record ModelConfig(
     check(precision.equals("float32") || precision.equals("float64"), "capi.model.precision", precision, "must be float32 or float64");
   }
 
-  public static ModelConfig from(Config c) {
+  static ModelConfig from(Config c) {
     String m = "capi.model.";
     return new ModelConfig(
-        CapiConfig.positiveInt(c, m + "image-height"),
-        CapiConfig.positiveInt(c, m + "image-width"),
-        CapiConfig.positiveInt(c, m + "in-channels"),
-        CapiConfig.positiveInt(c, m + "patch-size"),
-        CapiConfig.positiveInt(c, m + "dim"),
-        CapiConfig.positiveInt(c, m + "heads"),
-        CapiConfig.positiveInt(c, m + "depth"),
-        CapiConfig.positiveInt(c, m + "pred-dim"),
-        CapiConfig.positiveInt(c, m + "pred-heads"),
-        CapiConfig.positiveInt(c, m + "pred-depth"),
-        CapiConfig.nonNegativeInt(c, m + "registers"),
-        CapiConfig.positiveInt(c, m + "prototypes"),
-        CapiConfig.doubleIn(c, m + "drop-path-rate", 0, 0.99),
-        CapiConfig.doubleIn(c, m + "mask-ratio", 0, 0.99),
-        CapiConfig.doubleIn(c, m + "prediction-subsampling", 0, 1),
-        CapiConfig.doubleIn(c, m + "student-temp", 1e-6, 100),
-        CapiConfig.doubleIn(c, m + "target-temp", 1e-6, 100),
-        CapiConfig.doubleIn(c, m + "clustering-temp", 1e-6, 100),
-        CapiConfig.positiveInt(c, m + "sinkhorn-iterations"),
-        CapiConfig.booleanValue(c, m + "positionwise-sinkhorn"),
-        CapiConfig.oneOf(c, m + "precision", "float32", "float64"));
+        Values.positiveInt(c, m + "image-height"),
+        Values.positiveInt(c, m + "image-width"),
+        Values.positiveInt(c, m + "in-channels"),
+        Values.positiveInt(c, m + "patch-size"),
+        Values.positiveInt(c, m + "dim"),
+        Values.positiveInt(c, m + "heads"),
+        Values.positiveInt(c, m + "depth"),
+        Values.positiveInt(c, m + "pred-dim"),
+        Values.positiveInt(c, m + "pred-heads"),
+        Values.positiveInt(c, m + "pred-depth"),
+        Values.nonNegativeInt(c, m + "registers"),
+        Values.positiveInt(c, m + "prototypes"),
+        Values.doubleIn(c, m + "drop-path-rate", 0, 0.99),
+        Values.doubleIn(c, m + "mask-ratio", 0, 0.99),
+        Values.doubleIn(c, m + "prediction-subsampling", 0, 1),
+        Values.doubleIn(c, m + "student-temp", 1e-6, 100),
+        Values.doubleIn(c, m + "target-temp", 1e-6, 100),
+        Values.doubleIn(c, m + "clustering-temp", 1e-6, 100),
+        Values.positiveInt(c, m + "sinkhorn-iterations"),
+        Values.booleanValue(c, m + "positionwise-sinkhorn"),
+        Values.oneOf(c, m + "precision", "float32", "float64"));
   }
 
   /** The same model in another precision (parity and gradient checks). */

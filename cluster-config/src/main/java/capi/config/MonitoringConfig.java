@@ -12,12 +12,9 @@ import java.time.Duration;
  */
 public record MonitoringConfig(int metricsPort, String metricsHost, Duration progressInterval) {
 
-  public static MonitoringConfig from(Config c) {
+  static MonitoringConfig from(Config c) {
     String p = "capi.monitoring.";
-    int port = CapiConfig.intValue(c, p + "metrics-port");
-    if (port < 0 || port > 65535) throw BadConfigException.of(p + "metrics-port", port, "must be in [0, 65535]");
-    String host = c.getString(p + "metrics-host");
-    if (host.isBlank()) throw BadConfigException.of(p + "metrics-host", "\"\"", "must be a host name or address");
-    return new MonitoringConfig(port, host, CapiConfig.positiveDuration(c, p + "progress-interval"));
+    return new MonitoringConfig(Values.port(c, p + "metrics-port", 0), Values.host(c, p + "metrics-host"),
+        Values.positiveDuration(c, p + "progress-interval"));
   }
 }

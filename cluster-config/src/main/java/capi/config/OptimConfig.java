@@ -18,23 +18,23 @@ public record OptimConfig(
     double warmupFraction,
     double truncateCos) {
 
-  public static OptimConfig from(Config c) {
+  static OptimConfig from(Config c) {
     String o = "capi.optim.";
-    long steps = CapiConfig.longValue(c, o + "schedule-steps");
+    long steps = Values.longValue(c, o + "schedule-steps");
     if (steps < 0) throw BadConfigException.of(o + "schedule-steps", steps, "must be >= 0");
     return new OptimConfig(
-        CapiConfig.doubleIn(c, o + "lr", 0, 10),
-        CapiConfig.doubleIn(c, o + "weight-decay", 0, 10),
-        CapiConfig.doubleIn(c, o + "beta1", 0, 0.999999),
-        CapiConfig.doubleIn(c, o + "beta2", 0, 0.999999),
-        CapiConfig.doubleIn(c, o + "eps", 1e-30, 1),
-        CapiConfig.doubleIn(c, o + "patch-embed-lr-mult", 0, 100),
-        CapiConfig.doubleIn(c, o + "norm-wd-mult", 0, 100),
-        CapiConfig.doubleIn(c, o + "clustering-lr", 0, 10),
-        CapiConfig.doubleIn(c, o + "clustering-weight-decay", 0, 10),
-        CapiConfig.doubleIn(c, o + "ema-momentum", 0, 1),
+        Values.doubleIn(c, o + "lr", 0, 10),
+        Values.doubleIn(c, o + "weight-decay", 0, 10),
+        Values.doubleIn(c, o + "beta1", 0, 0.999999),
+        Values.doubleIn(c, o + "beta2", 0, 0.999999),
+        Values.doubleIn(c, o + "eps", 1e-30, 1),
+        Values.doubleIn(c, o + "patch-embed-lr-mult", 0, 100),
+        Values.doubleIn(c, o + "norm-wd-mult", 0, 100),
+        Values.doubleIn(c, o + "clustering-lr", 0, 10),
+        Values.doubleIn(c, o + "clustering-weight-decay", 0, 10),
+        Values.doubleIn(c, o + "ema-momentum", 0, 1),
         steps,
-        CapiConfig.doubleIn(c, o + "warmup-fraction", 0, 1),
-        CapiConfig.doubleIn(c, o + "truncate-cos", 0, 1));
+        Values.doubleIn(c, o + "warmup-fraction", 0, 1),
+        Values.doubleIn(c, o + "truncate-cos", 0, 1));
   }
 }

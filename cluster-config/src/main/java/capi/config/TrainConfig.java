@@ -3,13 +3,11 @@ package capi.config;
 import com.typesafe.config.Config;
 import java.time.Duration;
 
-/** A training run (capi.train.*): length, batch, workers, checkpoints, seed, limits. */
+/** A training run (capi.train.*): length, batch, workers, seed, limits. */
 public record TrainConfig(
     long steps,
     int batchSize,
     int workers,
-    long checkpointEvery,
-    int keepCheckpoints,
     long seed,
     double maxMinutes,
     String runDir,
@@ -19,31 +17,23 @@ public record TrainConfig(
 
   public TrainConfig {
     if (batchSize % workers != 0) {
-      throw BadConfigException.of("capi.train.batch-size", batchSize,
+      throw BadConfigException.of(Keys.TRAIN_BATCH_SIZE, batchSize,
           "must be divisible by the number of workers (" + workers + ")");
     }
   }
 
-  public static TrainConfig from(Config c) {
+  static TrainConfig from(Config c) {
     String t = "capi.train.";
-    long steps = CapiConfig.longValue(c, t + "steps");
-    if (steps < 1) throw BadConfigException.of(t + "steps", steps, "must be a positive integer");
-    long every = CapiConfig.longValue(c, t + "checkpoint-every");
-    if (every < 1) throw BadConfigException.of(t + "checkpoint-every", every, "must be a positive integer");
-    long checksumEvery = CapiConfig.longValue(c, t + "checksum-every");
-    if (checksumEvery < 1) throw BadConfigException.of(t + "checksum-every", checksumEvery, "must be a positive integer");
     return new TrainConfig(
-        steps,
-        CapiConfig.positiveInt(c, t + "batch-size"),
-        CapiConfig.positiveInt(c, t + "workers"),
-        every,
-        CapiConfig.positiveInt(c, t + "keep-checkpoints"),
-        CapiConfig.longValue(c, t + "seed"),
-        CapiConfig.doubleIn(c, t + "max-minutes", 0, 1e9),
-        c.getString(t + "run-dir"),
-        CapiConfig.nonNegativeInt(c, t + "threads-per-worker"),
-        CapiConfig.positiveDuration(c, t + "step-timeout"),
-        checksumEvery);
+        Values.positiveLong(c, t + "steps"),
+        Values.positiveInt(c, t + "batch-size"),
+        Values.positiveInt(c, t + "workers"),
+        Values.longValue(c, t + "seed"),
+        Values.doubleIn(c, t + "max-minutes", 0, 1e9),
+        Values.string(c, t + "run-dir"),
+        Values.nonNegativeInt(c, t + "threads-per-worker"),
+        Values.positiveDuration(c, t + "step-timeout"),
+        Values.positiveLong(c, t + "checksum-every"));
   }
 
   /** Threads for each worker's BLAS: the configured value or an even share of the cores. */

@@ -4,22 +4,24 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import capi.config.CollectiveConfig.Channel;
+import capi.config.CollectiveConfig.SameHost;
 import java.time.Duration;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 class CollectiveConfigTest {
   private static CollectiveConfig read(Map<String, String> overrides) {
-    return CollectiveConfig.from(CapiConfig.load(null, overrides, null));
+    return CapiConfig.load(null, Overrides.commandLine(overrides)).collective();
   }
 
   @Test
   void readsTheDefaults() {
     CollectiveConfig c = read(Map.of());
-    assertEquals("memory", c.channel());
+    assertEquals(CollectiveConfig.Channel.MEMORY, c.channel());
     assertEquals(65504, c.mtu());
     assertEquals(Duration.ofSeconds(10), c.timeout());
-    assertEquals("shm", c.sameHost());
+    assertEquals(CollectiveConfig.SameHost.SHM, c.sameHost());
     assertEquals(1 << 20, c.shmChunkBytes());
   }
 

@@ -10,7 +10,7 @@ import org.junit.jupiter.api.Test;
 
 class DataConfigTest {
   private static DataConfig read(String preset, Map<String, String> overrides) {
-    return DataConfig.from(CapiConfig.load(null, overrides, preset));
+    return CapiConfig.load(null, Overrides.commandLine(overrides).preset(preset)).data();
   }
 
   @Test

@@ -6,15 +6,16 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.typesafe.config.Config;
-import com.typesafe.config.ConfigFactory;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 class EvalConfigTest {
   @Test
   void readsTheDefaults() {
-    EvalConfig e = EvalConfig.from(CapiConfig.preset("tiny"));
+    EvalConfig e = CapiConfig.preset("tiny").eval();
     assertEquals("fashion-mnist", e.dataset());
     assertEquals(20, e.knnK());
     assertEquals(0.07, e.knnTemperature());
@@ -25,12 +26,12 @@ class EvalConfigTest {
 
   @Test
   void evaluatesEveryNStepsOrNever() {
-    EvalConfig e = EvalConfig.from(CapiConfig.load(null, Map.of("capi.eval.every-steps", "100"), null));
+    EvalConfig e = CapiConfig.load(null, Overrides.commandLine(Map.of("capi.eval.every-steps", "100"))).eval();
     assertFalse(e.evaluatesAfter(0));
     assertFalse(e.evaluatesAfter(99));
     assertTrue(e.evaluatesAfter(100));
     assertTrue(e.evaluatesAfter(300));
-    EvalConfig off = EvalConfig.from(CapiConfig.load(null, Map.of("capi.eval.every-steps", "0"), null));
+    EvalConfig off = CapiConfig.load(null, Overrides.commandLine(Map.of("capi.eval.every-steps", "0"))).eval();
     assertFalse(off.evaluatesAfter(100));
   }
 
@@ -43,21 +44,23 @@ class EvalConfigTest {
   }
 
   @Test
-  void checksTheGrids() {
+  void checksTheGrids() throws IOException {
     assertBadHocon("capi.eval.linear-learning-rates = []", "at least one");
     assertBadHocon("capi.eval.linear-weight-decays = [0, -1]", "in [0.0");
   }
 
-  private static void assertBadHocon(String hocon, String expected) {
-    Config c = ConfigFactory.parseString(hocon).withFallback(CapiConfig.preset("tiny"));
-    BadConfigException e = assertThrows(BadConfigException.class, () -> EvalConfig.from(c));
+  private static void assertBadHocon(String hocon, String expected) throws IOException {
+    Path file = Files.createTempFile("capi-eval", ".conf");
+    Files.writeString(file, hocon);
+    BadConfigException e = assertThrows(BadConfigException.class, () -> CapiConfig.load(file, Overrides.none()));
+    Files.delete(file);
     assertTrue(e.getMessage().startsWith(hocon.substring(0, hocon.indexOf(' ')) + " = "), e.getMessage());
     assertTrue(e.getMessage().contains(expected), e.getMessage());
   }
 
   private static void assertBad(String key, String value, String expected) {
     BadConfigException e = assertThrows(BadConfigException.class,
-        () -> EvalConfig.from(CapiConfig.load(null, Map.of(key, value), null)));
+        () -> CapiConfig.load(null, Overrides.commandLine(Map.of(key, value))));
     assertTrue(e.getMessage().startsWith(key + " = "), e.getMessage());
     assertTrue(e.getMessage().contains(expected), e.getMessage());
   }

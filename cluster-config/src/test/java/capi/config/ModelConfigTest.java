@@ -12,12 +12,12 @@ class ModelConfigTest {
   @Test
   void countsOfTheSpec() {
     // CAPI_SPEC.md §8: 256/166/90/8 for /14 at 224
-    ModelConfig l = ModelConfig.from(CapiConfig.preset("vit-l"));
+    ModelConfig l = CapiConfig.preset("vit-l").model();
     assertEquals(256, l.patches());
     assertEquals(166, l.masked());
     assertEquals(90, l.visible());
     assertEquals(8, l.predicted());
-    ModelConfig tiny = ModelConfig.from(CapiConfig.preset("tiny"));
+    ModelConfig tiny = CapiConfig.preset("tiny").model();
     assertEquals(16, tiny.patches()); // 28x28 in 7x7 patches
     assertEquals(6, tiny.visible()); // 16 - floor(16 x 0.65)
     assertEquals(5, tiny.predicted()); // floor(10 masked x 0.5)
@@ -27,27 +27,27 @@ class ModelConfigTest {
   @Test
   void rejectsShapesTheModelCannotHave() {
     BadConfigException heads = assertThrows(BadConfigException.class,
-        () -> ModelConfig.from(CapiConfig.load(null, Map.of("capi.model.heads", "5"), "tiny")));
+        () -> CapiConfig.load(null, Overrides.commandLine(Map.of("capi.model.heads", "5")).preset("tiny")));
     assertTrue(heads.getMessage().startsWith("capi.model.heads = 5"), heads.getMessage());
     BadConfigException regs = assertThrows(BadConfigException.class,
-        () -> ModelConfig.from(CapiConfig.load(null, Map.of("capi.model.registers", "6"), "tiny")));
+        () -> CapiConfig.load(null, Overrides.commandLine(Map.of("capi.model.registers", "6")).preset("tiny")));
     assertTrue(regs.getMessage().contains("multiple of 4"), regs.getMessage());
     BadConfigException size = assertThrows(BadConfigException.class,
-        () -> ModelConfig.from(CapiConfig.load(null, Map.of("capi.model.image-width", "30"), "tiny")));
+        () -> CapiConfig.load(null, Overrides.commandLine(Map.of("capi.model.image-width", "30")).preset("tiny")));
     assertTrue(size.getMessage().contains("capi.model.image-width"), size.getMessage());
     assertThrows(BadConfigException.class,
-        () -> ModelConfig.from(CapiConfig.load(null, Map.of("capi.model.precision", "float16"), "tiny")));
+        () -> CapiConfig.load(null, Overrides.commandLine(Map.of("capi.model.precision", "float16")).preset("tiny")));
   }
 
   @Test
   void optimDefaults() {
-    OptimConfig o = OptimConfig.from(CapiConfig.preset("vit-l"));
+    OptimConfig o = CapiConfig.preset("vit-l").optim();
     assertEquals(1e-3, o.lr());
     assertEquals(0.95, o.beta2());
     assertEquals(0.01, o.clusteringWeightDecay());
     assertEquals(0.8, o.truncateCos());
-    assertEquals(2e-3, OptimConfig.from(CapiConfig.preset("vit-s")).lr());
-    OptimConfig tiny = OptimConfig.from(CapiConfig.preset("tiny")); // the smaller model's rates
+    assertEquals(2e-3, CapiConfig.preset("vit-s").optim().lr());
+    OptimConfig tiny = CapiConfig.preset("tiny").optim(); // the smaller model's rates
     assertEquals(2e-3, tiny.lr());
     assertEquals(1e-3, tiny.clusteringLr());
     assertEquals(0.996, tiny.emaMomentum());

@@ -11,16 +11,16 @@ import org.junit.jupiter.api.Test;
 class MonitoringConfigTest {
   @Test
   void readsTheDefaults() {
-    MonitoringConfig m = MonitoringConfig.from(CapiConfig.preset("tiny"));
+    MonitoringConfig m = CapiConfig.preset("tiny").monitoring();
     assertEquals(new MonitoringConfig(9404, "0.0.0.0", Duration.ofSeconds(30)), m);
   }
 
   @Test
   void readsOverrides() {
-    MonitoringConfig m = MonitoringConfig.from(CapiConfig.load(null, Map.of(
+    MonitoringConfig m = CapiConfig.load(null, Overrides.commandLine(Map.of(
         "capi.monitoring.metrics-port", "0",
         "capi.monitoring.metrics-host", "127.0.0.1",
-        "capi.monitoring.progress-interval", "2m"), null));
+        "capi.monitoring.progress-interval", "2m"))).monitoring();
     assertEquals(new MonitoringConfig(0, "127.0.0.1", Duration.ofMinutes(2)), m);
   }
 
@@ -33,7 +33,7 @@ class MonitoringConfigTest {
 
   private static void assertBad(String key, String value, String expected) {
     BadConfigException e = assertThrows(BadConfigException.class,
-        () -> MonitoringConfig.from(CapiConfig.load(null, Map.of(key, value), null)));
+        () -> CapiConfig.load(null, Overrides.commandLine(Map.of(key, value))));
     assertTrue(e.getMessage().startsWith(key + " = "), e.getMessage());
     assertTrue(e.getMessage().contains(expected), e.getMessage());
   }

@@ -63,7 +63,7 @@ public final class AeronNode implements AutoCloseable {
     ShmFiles.deleteThoseOfDeadProcesses(base, PREFIX); // a crashed run leaves its directory (and logs) behind
     String name = PREFIX + ProcessHandle.current().pid() + "-" + STARTS.incrementAndGet() + "-"
         + nodeName.replaceAll("[^A-Za-z0-9_.-]", "_");
-    ThreadingMode mode = ThreadingMode.valueOf(cfg.threadingMode().toUpperCase().replace('-', '_'));
+    ThreadingMode mode = ThreadingMode.valueOf(cfg.threadingMode().name());
     MediaDriver.Context ctx = new MediaDriver.Context()
         .aeronDirectoryName(base.resolve(name).toString())
         .dirDeleteOnStart(true)

@@ -1,6 +1,8 @@
 package capi.collective;
 
 import capi.config.CollectiveConfig;
+import capi.config.CollectiveConfig.Channel;
+import capi.config.CollectiveConfig.SameHost;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -36,9 +38,9 @@ public final class CollectiveNode implements AutoCloseable {
    * that no longer run).
    */
   public static CollectiveNode start(CollectiveConfig cfg, String nodeName) {
-    if (cfg.channel().equals("memory")) return new CollectiveNode(cfg, nodeName, null, null);
+    if (cfg.channel() == Channel.MEMORY) return new CollectiveNode(cfg, nodeName, null, null);
     AeronNode aeron = AeronNode.start(cfg, nodeName);
-    if (!cfg.channel().equals("udp") || !cfg.sameHost().equals("shm")) return new CollectiveNode(cfg, nodeName, aeron, null);
+    if (cfg.channel() != Channel.UDP || cfg.sameHost() != SameHost.SHM) return new CollectiveNode(cfg, nodeName, aeron, null);
     try {
       ShmFiles.deleteThoseOfDeadProcesses(ShmFiles.base(cfg), MappedGroup.PREFIX);
       return new CollectiveNode(cfg, nodeName, aeron, NodeToken.create(ShmFiles.base(cfg)));
@@ -112,7 +114,7 @@ public final class CollectiveNode implements AutoCloseable {
    * holds: the mapped file when every token is valid here, the flat ring otherwise.
    */
   boolean spansHostsWithSeveralRanks(List<String> endpoints, List<int[]> hosts) {
-    return cfg.sameHost().equals("shm") && hosts.size() > 1 && hosts.stream().anyMatch(h -> h.length > 1)
+    return cfg.sameHost() == SameHost.SHM && hosts.size() > 1 && hosts.stream().anyMatch(h -> h.length > 1)
         && endpoints.stream().noneMatch(e -> RingEndpoints.sameHostFile(e).isEmpty());
   }
 
@@ -121,7 +123,7 @@ public final class CollectiveNode implements AutoCloseable {
    * Every rank decides alike: the files and their writers are the same for all ranks of one host.
    */
   Optional<List<NodeToken>> sameHost(List<String> endpoints) {
-    if (!cfg.sameHost().equals("shm") || endpoints.size() > MappedGroup.MAX_RANKS) return Optional.empty();
+    if (cfg.sameHost() != SameHost.SHM || endpoints.size() > MappedGroup.MAX_RANKS) return Optional.empty();
     List<NodeToken> tokens = new ArrayList<>(endpoints.size());
     for (String e : endpoints) {
       Optional<NodeToken> t = NodeToken.find(RingEndpoints.sameHostFile(e));

@@ -34,9 +34,9 @@ public final class RingEndpoints {
    */
   public static String of(CollectiveConfig cfg, String host, String sameHost, int rank) {
     return switch (cfg.channel()) {
-      case "memory" -> MEMORY;
-      case "ipc" -> IPC;
-      default -> host + ":" + (cfg.udpPortBase() + rank) + (sameHost.isEmpty() ? "" : SAME_HOST + sameHost);
+      case MEMORY -> MEMORY;
+      case IPC -> IPC;
+      case UDP -> host + ":" + (cfg.udpPortBase() + rank) + (sameHost.isEmpty() ? "" : SAME_HOST + sameHost);
     };
   }
 

@@ -21,7 +21,7 @@ class AeronNodeTest {
     Path alive = Files.createDirectories(base.resolve("capi-aeron-" + ProcessHandle.current().pid() + "-0-other"));
     Path foreign = Files.createDirectories(base.resolve("someone-else"));
 
-    AeronNode node = AeronNode.start(Ranks.config(Map.of("capi.collective.aeron-dir", base.toString())), "n/1");
+    AeronNode node = AeronNode.start(Ranks.config(Map.of("aeron-dir", base.toString())), "n/1");
     Path own = node.directory();
     assertTrue(Files.isDirectory(own) && own.getParent().equals(base), own.toString());
     assertFalse(Files.exists(crashed), "directory of a dead process survived");

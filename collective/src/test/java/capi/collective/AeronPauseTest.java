@@ -87,9 +87,9 @@ class AeronPauseTest {
   @Test
   void aNodeWhoseAeronClientClosedStartsAeronAnewOnceForAllRanksJoining() throws Exception {
     int count = 30_000;
-    CollectiveConfig cfg = Ranks.config(Ranks.transport("ipc", Map.of("capi.collective.timeout", "2s",
-        "capi.collective.aeron-dir", base.toString(), "capi.collective.mtu", "8192",
-        "capi.collective.term-length", "65536", "capi.collective.stream-id-base", "7500")));
+    CollectiveConfig cfg = Ranks.config(Ranks.transport("ipc", Map.of("timeout", "2s",
+        "aeron-dir", base.toString(), "mtu", "8192",
+        "term-length", "65536", "stream-id-base", "7500")));
     try (CollectiveNode node = CollectiveNode.start(cfg, "restart")) {
       List<AllReduce> old = Ranks.joinAll(node, 0, 3, count);
       AllReduceTest.check(old, count, ReduceOp.SUM, 1);

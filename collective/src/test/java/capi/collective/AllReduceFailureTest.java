@@ -24,8 +24,8 @@ class AllReduceFailureTest {
   private static final CollectiveConfig CFG = config("ipc", TIMEOUT_MS + "ms");
 
   private static CollectiveConfig config(String transport, String timeout) {
-    return Ranks.config(Ranks.transport(transport, Map.of("capi.collective.timeout", timeout,
-        "capi.collective.mtu", "8192", "capi.collective.term-length", "65536", "capi.collective.stream-id-base", "7300")));
+    return Ranks.config(Ranks.transport(transport, Map.of("timeout", timeout,
+        "mtu", "8192", "term-length", "65536", "stream-id-base", "7300")));
   }
 
   @ParameterizedTest
@@ -97,8 +97,8 @@ class AllReduceFailureTest {
 
   @Test
   void aPortThatIsTakenFailsTheJoinNamingTheEndpoint() throws Exception {
-    CollectiveConfig udp = Ranks.config(Map.of("capi.collective.channel", "udp", "capi.collective.udp-port-base", "40711",
-        "capi.collective.timeout", "2s"));
+    CollectiveConfig udp = Ranks.config(Map.of("channel", "udp", "udp-port-base", "40711",
+        "timeout", "2s"));
     try (AeronNode node = AeronNode.start(udp, "taken");
         java.net.DatagramSocket squatter = new java.net.DatagramSocket(40711, java.net.InetAddress.getLoopbackAddress())) {
       CollectiveException e = assertThrows(CollectiveException.class,
@@ -110,8 +110,8 @@ class AllReduceFailureTest {
   @ParameterizedTest
   @ValueSource(strings = {"shared", "invoker"})
   void aPeerWhoseProcessEndsRightAfterTheLastCallStillDeliversIt(String threadingMode) throws Exception {
-    CollectiveConfig udp = Ranks.config(Map.of("capi.collective.channel", "udp", "capi.collective.udp-port-base", "40721",
-        "capi.collective.threading-mode", threadingMode, "capi.collective.timeout", "5s"));
+    CollectiveConfig udp = Ranks.config(Map.of("channel", "udp", "udp-port-base", "40721",
+        "threading-mode", threadingMode, "timeout", "5s"));
     int count = 4_000_000;
     List<String> endpoints = RingEndpoints.local(udp, "", 2);
     // Without close() waiting for the driver to send, this failed in about 1 of 20 attempts here.

@@ -23,8 +23,8 @@ class AllReduceTest {
 
   /** Small frames, terms and slots so that moderate sizes take many chunks and hit back-pressure (ipc). */
   static CollectiveConfig config(String transport) {
-    return Ranks.config(Ranks.transport(transport, Map.of("capi.collective.mtu", "4096",
-        "capi.collective.term-length", "65536", "capi.collective.timeout", "20s")));
+    return Ranks.config(Ranks.transport(transport, Map.of("mtu", "4096",
+        "term-length", "65536", "timeout", "20s")));
   }
 
   @ParameterizedTest
@@ -51,7 +51,7 @@ class AllReduceTest {
   @ParameterizedTest
   @ValueSource(strings = {"memory", "mapped"})
   void sharedMemoryReducesBuffersLargerThanOneBlock(String transport) throws Exception {
-    CollectiveConfig cfg = Ranks.config(Ranks.transport(transport, Map.of("capi.collective.shm-chunk-bytes", "1048576")));
+    CollectiveConfig cfg = Ranks.config(Ranks.transport(transport, Map.of("shm-chunk-bytes", "1048576")));
     int count = 3_000_001; // several 256 KiB blocks per segment, and a ragged last one
     try (CollectiveNode node = CollectiveNode.start(cfg, "large")) {
       List<AllReduce> group = Ranks.joinAll(node, 0, 3, count);
@@ -67,9 +67,9 @@ class AllReduceTest {
   @ValueSource(strings = {"shared", "invoker"})
   void udpRanksOnLoopbackMatchTheReference(String threadingMode) throws Exception {
     CollectiveConfig udp = Ranks.config(Map.of(
-        "capi.collective.channel", "udp", "capi.collective.same-host", "ring", "capi.collective.udp-port-base", "40611",
-        "capi.collective.threading-mode", threadingMode, "capi.collective.mtu", "8192",
-        "capi.collective.term-length", "131072", "capi.collective.timeout", "20s"));
+        "channel", "udp", "same-host", "ring", "udp-port-base", "40611",
+        "threading-mode", threadingMode, "mtu", "8192",
+        "term-length", "131072", "timeout", "20s"));
     try (CollectiveNode udpNode = CollectiveNode.start(udp, "udp-test")) {
       for (int n : new int[] {2, 3}) {
         List<AllReduce> ring = Ranks.joinAll(udpNode, 0, n, MAX_FLOATS);

@@ -7,7 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import capi.config.CollectiveConfig;
-import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -68,10 +69,10 @@ class HierarchicalAllReduceTest {
 
   /** Small slots and frames, so that moderate sizes take many rounds and chunks. */
   private static CollectiveConfig config(String host, String timeout, String sameHost) {
-    return Ranks.config(Map.of("capi.collective.channel", "udp", "capi.collective.same-host", sameHost,
-        "capi.collective.udp-host", host, "capi.collective.udp-port-base", PORT_BASE,
-        "capi.collective.shm-chunk-bytes", "4096", "capi.collective.mtu", "4096", "capi.collective.term-length", "65536",
-        "capi.collective.timeout", timeout));
+    return Ranks.config(Map.of("channel", "udp", "same-host", sameHost,
+        "udp-host", host, "udp-port-base", PORT_BASE,
+        "shm-chunk-bytes", "4096", "mtu", "4096", "term-length", "65536",
+        "timeout", timeout));
   }
 
   @ParameterizedTest
@@ -149,7 +150,7 @@ class HierarchicalAllReduceTest {
       IllegalStateException e = assertThrows(IllegalStateException.class,
           () -> cluster.nodes().get(0).join(0, 0, endpoints, 10));
       assertTrue(e.getMessage().contains("rank 1 (127.0.0.1:40932)") && e.getMessage().contains(file)
-          && e.getMessage().contains("capi.collective.same-host=ring"), e.getMessage());
+          && e.getMessage().contains("same-host=ring"), e.getMessage());
     }
   }
 

@@ -127,8 +127,8 @@ class MappedAllReduceTest {
 
   @Test
   void theMappedFileNeedsEveryRanksTokenValidHereElseTheRingRuns() throws Exception {
-    CollectiveConfig cfg = Ranks.config(Map.of("capi.collective.channel", "udp", "capi.collective.aeron-dir", base.toString(),
-        "capi.collective.udp-port-base", "40811", "capi.collective.timeout", "20s"));
+    CollectiveConfig cfg = Ranks.config(Map.of("channel", "udp", "aeron-dir", base.toString(),
+        "udp-port-base", "40811", "timeout", "20s"));
     try (CollectiveNode node = CollectiveNode.start(cfg, "select")) {
       String own = node.sameHost();
       assertTrue(node.sameHost(RingEndpoints.local(node, 2)).isPresent(), "own token twice");
@@ -154,8 +154,8 @@ class MappedAllReduceTest {
         ring.forEach(AllReduce::close);
       }
     }
-    CollectiveConfig forced = Ranks.config(Map.of("capi.collective.channel", "udp", "capi.collective.same-host", "ring",
-        "capi.collective.aeron-dir", base.toString()));
+    CollectiveConfig forced = Ranks.config(Map.of("channel", "udp", "same-host", "ring",
+        "aeron-dir", base.toString()));
     try (CollectiveNode node = CollectiveNode.start(forced, "forced")) {
       assertEquals("", node.sameHost(), "same-host = ring writes no token");
     }

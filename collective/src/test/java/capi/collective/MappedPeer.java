@@ -20,8 +20,8 @@ public final class MappedPeer {
 
   /** The configuration both processes use: udp with same-host shm, a small slot, a long timeout. */
   static CollectiveConfig config(String aeronDir) {
-    return Ranks.config(Map.of("capi.collective.channel", "udp", "capi.collective.same-host", "shm",
-        "capi.collective.aeron-dir", aeronDir, "capi.collective.shm-chunk-bytes", "65536", "capi.collective.timeout", "60s"));
+    return Ranks.config(Map.of("channel", "udp", "same-host", "shm",
+        "aeron-dir", aeronDir, "shm-chunk-bytes", "65536", "timeout", "60s"));
   }
 
   /** Rank {@code rank}'s input of call {@code call}: deterministic, so each side knows the other's. */

@@ -18,9 +18,9 @@ public final class PausedPeer {
 
   /** Both processes' configuration: the udp ring with a short timeout. */
   static CollectiveConfig config(String aeronDir, int portBase) {
-    return Ranks.config(Map.of("capi.collective.channel", "udp", "capi.collective.same-host", "ring",
-        "capi.collective.aeron-dir", aeronDir, "capi.collective.udp-port-base", String.valueOf(portBase),
-        "capi.collective.timeout", "3s", "capi.collective.term-length", "1048576"));
+    return Ranks.config(Map.of("channel", "udp", "same-host", "ring",
+        "aeron-dir", aeronDir, "udp-port-base", String.valueOf(portBase),
+        "timeout", "3s", "term-length", "1048576"));
   }
 
   public static void main(String[] args) throws Exception {

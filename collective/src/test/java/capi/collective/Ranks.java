@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import capi.config.CapiConfig;
 import capi.config.CollectiveConfig;
+import capi.config.Overrides;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
@@ -27,8 +28,11 @@ final class Ranks {
 
   private Ranks() {}
 
+  /** The collective section with {@code overrides} (keys relative to capi.collective, e.g. "mtu"). */
   static CollectiveConfig config(Map<String, String> overrides) {
-    return CollectiveConfig.from(CapiConfig.load(null, overrides, null));
+    Overrides o = Overrides.none();
+    overrides.forEach((key, value) -> o.set("collective." + key, value));
+    return CapiConfig.load(null, o).collective();
   }
 
   /**
@@ -39,10 +43,10 @@ final class Ranks {
   static Map<String, String> transport(String name, Map<String, String> more) {
     Map<String, String> o = new HashMap<>(more);
     switch (name) {
-      case "mapped" -> o.putAll(Map.of("capi.collective.channel", "udp", "capi.collective.same-host", "shm",
-          "capi.collective.shm-chunk-bytes", "4096"));
-      case "udp" -> o.putAll(Map.of("capi.collective.channel", "udp", "capi.collective.same-host", "ring"));
-      default -> o.put("capi.collective.channel", name);
+      case "mapped" -> o.putAll(Map.of("channel", "udp", "same-host", "shm",
+          "shm-chunk-bytes", "4096"));
+      case "udp" -> o.putAll(Map.of("channel", "udp", "same-host", "ring"));
+      default -> o.put("channel", name);
     }
     return o;
   }

@@ -2,6 +2,7 @@ package capi.data;
 
 import capi.config.BadConfigException;
 import capi.config.DataConfig;
+import capi.config.Keys;
 import java.util.SplittableRandom;
 
 /**
@@ -22,8 +23,8 @@ final class Augmenter {
     this.crop = new RandomResizedCrop(
         config.cropScaleMin(), config.cropScaleMax(), config.cropAspectMin(), config.cropAspectMax());
     this.flipProbability = config.flipProbability();
-    this.mean = perChannel(config.mean(), "capi.data.mean", shape.channels());
-    this.std = perChannel(config.std(), "capi.data.std", shape.channels());
+    this.mean = perChannel(config.mean(), Keys.DATA_MEAN, shape.channels());
+    this.std = perChannel(config.std(), Keys.DATA_STD, shape.channels());
   }
 
   private static float[] perChannel(double[] values, String key, int channels) {

@@ -1,8 +1,8 @@
 package capi.data;
 
 import capi.config.BadConfigException;
+import capi.config.Keys;
 import capi.config.ModelConfig;
-import com.typesafe.config.Config;
 
 /**
  * What a batch looks like: image size and channels, the patch grid, and the masking counts of
@@ -12,10 +12,11 @@ public record BatchShape(
     int height, int width, int channels, int patchSize, double maskRatio, double predictionSubsampling) {
 
   public BatchShape {
-    if (channels != 1 && channels != 3) throw BadConfigException.of("capi.model.in-channels", channels, "must be 1 or 3");
+    if (channels != 1 && channels != 3) {
+      throw BadConfigException.of(Keys.MODEL_IN_CHANNELS, channels, "must be 1 or 3 (grey or colour images)");
+    }
     if (patchSize <= 0 || height % patchSize != 0 || width % patchSize != 0) {
-      throw BadConfigException.of("capi.model.patch-size", patchSize,
-          "must divide capi.model.image-height (" + height + ") and image-width (" + width + ")");
+      throw new IllegalArgumentException("patch size " + patchSize + " must divide the image size " + height + " x " + width);
     }
   }
 
@@ -23,11 +24,6 @@ public record BatchShape(
   public static BatchShape of(ModelConfig m) {
     return new BatchShape(m.imageHeight(), m.imageWidth(), m.inChannels(), m.patchSize(), m.maskRatio(),
         m.predictionSubsampling());
-  }
-
-  /** Reads and validates capi.model.*. */
-  public static BatchShape from(Config c) {
-    return of(ModelConfig.from(c));
   }
 
   public int gridHeight() {

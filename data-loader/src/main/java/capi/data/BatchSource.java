@@ -3,7 +3,7 @@ package capi.data;
 import capi.config.BadConfigException;
 import capi.config.CapiConfig;
 import capi.config.DataConfig;
-import com.typesafe.config.Config;
+import capi.config.Keys;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
@@ -32,7 +32,7 @@ public final class BatchSource {
   private final Set<Integer> unreadable = ConcurrentHashMap.newKeySet();
 
   public BatchSource(Dataset dataset, BatchShape shape, DataConfig config, long seed, int globalBatch) {
-    if (globalBatch <= 0) throw BadConfigException.of("capi.train.batch-size", globalBatch, "must be a positive integer");
+    if (globalBatch <= 0) throw BadConfigException.of(Keys.TRAIN_BATCH_SIZE, globalBatch, "must be a positive integer");
     this.dataset = dataset;
     this.shape = shape;
     this.globalBatch = globalBatch;
@@ -41,11 +41,10 @@ public final class BatchSource {
     this.masking = new InverseBlockMasking(shape);
   }
 
-  /** Opens capi.data.dataset and reads the shape (capi.model.*), seed and global batch (capi.train.*). */
-  public static BatchSource fromConfig(Config c) {
-    DataConfig data = DataConfig.from(c);
-    return new BatchSource(Datasets.open(data.dataset()), BatchShape.from(c), data,
-        CapiConfig.longValue(c, "capi.train.seed"), CapiConfig.positiveInt(c, "capi.train.batch-size"));
+  /** Opens the run's dataset; the shape from its model, seed and global batch from its train section. */
+  public static BatchSource of(CapiConfig c) {
+    return new BatchSource(Datasets.open(c.data().dataset()), BatchShape.of(c.model()), c.data(),
+        c.train().seed(), c.train().batchSize());
   }
 
   public Dataset dataset() {
@@ -63,7 +62,7 @@ public final class BatchSource {
   /** This rank's B = Bg / W. */
   public int localBatch(int worldSize) {
     if (worldSize <= 0 || globalBatch % worldSize != 0) {
-      throw BadConfigException.of("capi.train.batch-size", globalBatch,
+      throw BadConfigException.of(Keys.TRAIN_BATCH_SIZE, globalBatch,
           "the global batch must be divisible by the number of workers (" + worldSize + ")");
     }
     return globalBatch / worldSize;

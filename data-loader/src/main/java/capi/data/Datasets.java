@@ -45,6 +45,6 @@ public final class Datasets {
   }
 
   private static BadConfigException bad(String spec, String why) {
-    return BadConfigException.of("capi.data.dataset", spec, why);
+    return new BadConfigException("dataset " + spec + ": " + why);
   }
 }

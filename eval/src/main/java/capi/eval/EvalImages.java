@@ -2,6 +2,7 @@ package capi.eval;
 
 import capi.config.BadConfigException;
 import capi.config.DataConfig;
+import capi.config.Keys;
 import capi.data.BatchShape;
 import capi.data.BatchSource;
 import capi.data.CapiBatch;
@@ -30,7 +31,7 @@ public final class EvalImages {
    */
   public EvalImages(Dataset dataset, BatchShape shape, DataConfig data, int limit, long seed, int batchSize) {
     if (dataset.classes() <= 0) {
-      throw BadConfigException.of("capi.eval.dataset", dataset.describe(0), "has no labels; evaluation needs a labelled dataset");
+      throw BadConfigException.of(Keys.EVAL_DATASET, dataset.describe(0), "has no labels; evaluation needs a labelled dataset");
     }
     double aspect = (double) shape.width() / shape.height();
     DataConfig whole = new DataConfig(

@@ -2,6 +2,7 @@ package capi.eval;
 
 import capi.config.BadConfigException;
 import capi.config.EvalConfig;
+import capi.config.Keys;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
@@ -23,7 +24,7 @@ public record EvalSplits(String train, String test) {
         return new EvalSplits("folder:" + dir.resolve("train"), "folder:" + dir.resolve("test"));
       }
     }
-    throw BadConfigException.of("capi.eval.test-dataset", "\"\"",
+    throw BadConfigException.of(Keys.EVAL_TEST_DATASET, "\"\"",
         "cannot derive a test split from capi.eval.dataset = " + spec
             + "; set it (or use folder:DIR with DIR/train and DIR/test)");
   }

@@ -1,14 +1,15 @@
 package capi.eval;
 
 import capi.config.BadConfigException;
+import capi.config.CapiConfig;
 import capi.config.DataConfig;
 import capi.config.EvalConfig;
+import capi.config.Keys;
 import capi.config.ModelConfig;
 import capi.config.OptimConfig;
 import capi.data.BatchShape;
 import capi.data.Datasets;
 import capi.engine.CapiTrainer;
-import com.typesafe.config.Config;
 import java.util.EnumMap;
 import java.util.EnumSet;
 import java.util.Map;
@@ -34,7 +35,7 @@ public final class Evaluator {
   public Evaluator(EvalConfig config, ModelConfig model, OptimConfig optim, EvalImages train, EvalImages test,
       Probe probe, int threads) {
     if (train.classes() != test.classes()) {
-      throw BadConfigException.of("capi.eval.test-dataset", test.classes() + " classes",
+      throw BadConfigException.of(Keys.EVAL_TEST_DATASET, test.classes() + " classes",
           "the train split has " + train.classes());
     }
     this.config = config;
@@ -47,20 +48,20 @@ public final class Evaluator {
   }
 
   /**
-   * Opens the splits of capi.eval.* for the model of {@code c}.
+   * Opens the evaluation splits of {@code c} for its model.
    *
    * @param periodic use the periodic-* image limits (during training) instead of the full ones
    */
-  public static Evaluator fromConfig(Config c, Probe probe, boolean periodic, int threads) {
-    EvalConfig e = EvalConfig.from(c);
+  public static Evaluator of(CapiConfig c, Probe probe, boolean periodic, int threads) {
+    EvalConfig e = c.eval();
     EvalSplits splits = EvalSplits.of(e);
-    BatchShape shape = BatchShape.from(c);
-    DataConfig data = DataConfig.from(c);
+    BatchShape shape = BatchShape.of(c.model());
+    DataConfig data = c.data();
     EvalImages train = new EvalImages(Datasets.open(splits.train()), shape, data,
         periodic ? e.periodicTrainSamples() : e.trainSamples(), e.seed(), e.batchSize());
     EvalImages test = new EvalImages(Datasets.open(splits.test()), shape, data,
         periodic ? e.periodicTestSamples() : e.testSamples(), e.seed(), e.batchSize());
-    return new Evaluator(e, ModelConfig.from(c), OptimConfig.from(c), train, test, probe, threads);
+    return new Evaluator(e, c.model(), c.optim(), train, test, probe, threads);
   }
 
   public int trainImages() {

@@ -6,12 +6,12 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import capi.config.BadConfigException;
-import capi.config.DataConfig;
+import capi.config.CapiConfig;
 import capi.config.EvalConfig;
+import capi.config.Keys;
 import capi.data.BatchShape;
 import capi.data.Dataset;
 import capi.data.Datasets;
-import com.typesafe.config.Config;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashSet;
@@ -23,10 +23,10 @@ import org.junit.jupiter.api.io.TempDir;
 
 @Timeout(60)
 class EvalImagesTest {
-  private static final Config CONFIG = SmallModel.config(Map.of());
+  private static final CapiConfig CONFIG = SmallModel.config(Map.of());
 
   private static EvalImages images(Dataset d, int limit, int batch) {
-    return new EvalImages(d, BatchShape.from(CONFIG), DataConfig.from(CONFIG), limit, 42, batch);
+    return new EvalImages(d, BatchShape.of(CONFIG.model()), CONFIG.data(), limit, 42, batch);
   }
 
   @Test
@@ -66,12 +66,12 @@ class EvalImagesTest {
     Files.createDirectories(dir.resolve("train"));
     Files.createDirectories(dir.resolve("test"));
     assertEquals(new EvalSplits("folder:" + dir.resolve("train"), "folder:" + dir.resolve("test")),
-        EvalSplits.of(eval(Map.of("capi.eval.dataset", "folder:" + dir))));
+        EvalSplits.of(eval(Map.of("eval.dataset", "folder:" + dir))));
     assertEquals(new EvalSplits("idx:/a", "idx:/b"),
-        EvalSplits.of(eval(Map.of("capi.eval.dataset", "idx:/a", "capi.eval.test-dataset", "idx:/b"))));
+        EvalSplits.of(eval(Map.of("eval.dataset", "idx:/a", "eval.test-dataset", "idx:/b"))));
     BadConfigException e = assertThrows(BadConfigException.class,
-        () -> EvalSplits.of(eval(Map.of("capi.eval.dataset", "idx:/a"))));
-    assertTrue(e.getMessage().startsWith("capi.eval.test-dataset"), e.getMessage());
+        () -> EvalSplits.of(eval(Map.of("eval.dataset", "idx:/a"))));
+    assertTrue(e.getMessage().startsWith(Keys.EVAL_TEST_DATASET + " = "), e.getMessage());
   }
 
   @Test
@@ -88,6 +88,6 @@ class EvalImagesTest {
   }
 
   private static EvalConfig eval(Map<String, String> o) {
-    return EvalConfig.from(SmallModel.config(o));
+    return SmallModel.config(o).eval();
   }
 }

@@ -3,6 +3,7 @@ package capi.eval;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import capi.config.CapiConfig;
 import capi.config.ModelConfig;
 import capi.config.OptimConfig;
 import capi.data.BatchSource;
@@ -11,7 +12,6 @@ import capi.engine.CapiTrainer;
 import capi.engine.NamedTensor;
 import capi.engine.Reducer;
 import capi.engine.StepInput;
-import com.typesafe.config.Config;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -22,14 +22,14 @@ import org.junit.jupiter.api.Timeout;
  */
 @Timeout(300)
 class EvaluationBetweenStepsTest {
-  private static final Config CONFIG = SmallModel.config(Map.of("capi.train.batch-size", "8"));
+  private static final CapiConfig CONFIG = SmallModel.config(Map.of("train.batch-size", "8"));
 
   @Test
   void trainingAfterAnEvaluationIsBitIdentical() {
-    BatchSource batches = BatchSource.fromConfig(CONFIG);
-    Evaluator evaluator = Evaluator.fromConfig(CONFIG, Probe.KNN, true, 1);
-    ModelConfig model = ModelConfig.from(CONFIG);
-    OptimConfig optim = OptimConfig.from(CONFIG);
+    BatchSource batches = BatchSource.of(CONFIG);
+    Evaluator evaluator = Evaluator.of(CONFIG, Probe.KNN, true, 1);
+    ModelConfig model = CONFIG.model();
+    OptimConfig optim = CONFIG.optim();
     try (CapiTrainer evaluated = CapiTrainer.create(model, optim, 3, 1);
         CapiTrainer plain = CapiTrainer.create(model, optim, 3, 1)) {
       step(evaluated, batches.batch(0, 0, 1));

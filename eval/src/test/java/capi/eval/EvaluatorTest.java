@@ -5,12 +5,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import capi.config.ModelConfig;
-import capi.config.OptimConfig;
+import capi.config.CapiConfig;
 import capi.engine.CapiTrainer;
 import capi.engine.NamedTensor;
 import capi.engine.checkpoint.SafeTensors;
-import com.typesafe.config.Config;
 import java.nio.file.Path;
 import java.util.EnumSet;
 import java.util.Map;
@@ -20,15 +18,15 @@ import org.junit.jupiter.api.io.TempDir;
 
 @Timeout(300)
 class EvaluatorTest {
-  private static final Config CONFIG = SmallModel.config(Map.of());
+  private static final CapiConfig CONFIG = SmallModel.config(Map.of());
 
   private static CapiTrainer model(long seed) {
-    return CapiTrainer.create(ModelConfig.from(CONFIG), OptimConfig.from(CONFIG), seed, 2);
+    return CapiTrainer.create(CONFIG.model(), CONFIG.optim(), seed, 2);
   }
 
   @Test
   void checkpointOnDiskEvaluatesLikeTheModelInMemory(@TempDir Path dir) throws Exception {
-    Evaluator evaluator = Evaluator.fromConfig(CONFIG, Probe.ALL, true, 2);
+    Evaluator evaluator = Evaluator.of(CONFIG, Probe.ALL, true, 2);
     try (CapiTrainer original = model(1); CapiTrainer restored = model(2)) {
       Path file = dir.resolve("state.safetensors");
       SafeTensors.write(file, original.state().values(), Map.of());
@@ -36,7 +34,7 @@ class EvaluatorTest {
       restored.loadState(state);
 
       EvalImages images = new EvalImages(capi.data.Datasets.open("fashion-mnist:test"),
-          capi.data.BatchShape.from(CONFIG), capi.config.DataConfig.from(CONFIG), 200, 42, 64);
+          capi.data.BatchShape.of(CONFIG.model()), CONFIG.data(), 200, 42, 64);
       Map<FeatureSource, FeatureSet> a = FeatureExtractor.extract(original, images, EnumSet.allOf(FeatureSource.class));
       Map<FeatureSource, FeatureSet> b = FeatureExtractor.extract(restored, images, EnumSet.allOf(FeatureSource.class));
       for (FeatureSource s : FeatureSource.values()) {
@@ -49,7 +47,7 @@ class EvaluatorTest {
 
   @Test
   void aRandomlyInitialisedModelScoresNearItsBaseline() {
-    Evaluator evaluator = Evaluator.fromConfig(CONFIG, Probe.ALL, false, 2);
+    Evaluator evaluator = Evaluator.of(CONFIG, Probe.ALL, false, 2);
     Scores baseline = evaluator.randomInitBaseline();
     try (CapiTrainer random = model(7)) {
       Scores other = evaluator.evaluate(random).get(FeatureSource.GLOBAL_REPR);
@@ -62,7 +60,7 @@ class EvaluatorTest {
 
   @Test
   void rawPixelProbesRecoverFashionMnistClasses() {
-    Evaluator evaluator = Evaluator.fromConfig(CONFIG, Probe.ALL, false, 2);
+    Evaluator evaluator = Evaluator.of(CONFIG, Probe.ALL, false, 2);
     Scores pixels = evaluator.pixelBaseline();
     assertTrue(pixels.knnTop1() > 0.7, pixels.toString());
     assertTrue(pixels.linearTop1() > 0.7, pixels.toString());
@@ -72,7 +70,7 @@ class EvaluatorTest {
 
   @Test
   void runsOnlyTheRequestedProbe() {
-    Evaluator knnOnly = Evaluator.fromConfig(CONFIG, Probe.KNN, true, 2);
+    Evaluator knnOnly = Evaluator.of(CONFIG, Probe.KNN, true, 2);
     Scores s = knnOnly.pixelBaseline();
     assertFalse(Double.isNaN(s.knnTop1()));
     assertTrue(Double.isNaN(s.linearTop1()));

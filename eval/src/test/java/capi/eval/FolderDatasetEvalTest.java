@@ -34,8 +34,8 @@ class FolderDatasetEvalTest {
         }
       }
     }
-    Evaluator evaluator = Evaluator.fromConfig(
-        SmallModel.config(Map.of("capi.eval.dataset", "folder:" + dir, "capi.eval.knn-k", "5")), Probe.ALL, false, 1);
+    Evaluator evaluator = Evaluator.of(
+        SmallModel.config(Map.of("eval.dataset", "folder:" + dir, "eval.knn-k", "5")), Probe.ALL, false, 1);
     assertEquals(40, evaluator.trainImages());
     assertEquals(40, evaluator.testImages());
     Scores pixels = evaluator.pixelBaseline();

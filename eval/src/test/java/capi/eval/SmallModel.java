@@ -1,24 +1,23 @@
 package capi.eval;
 
 import capi.config.CapiConfig;
-import com.typesafe.config.Config;
-import java.util.HashMap;
+import capi.config.Overrides;
 import java.util.Map;
 
 /** A configuration with a model and probes small enough for tests, on Fashion-MNIST subsets. */
 final class SmallModel {
   private SmallModel() {}
 
-  static Config config(Map<String, String> extra) {
-    Map<String, String> o = new HashMap<>(Map.of(
-        "capi.model.dim", "32", "capi.model.heads", "2", "capi.model.depth", "2",
-        "capi.model.pred-dim", "32", "capi.model.pred-heads", "2", "capi.model.pred-depth", "1",
-        "capi.model.prototypes", "64", "capi.model.drop-path-rate", "0"));
-    o.putAll(Map.of(
-        "capi.eval.train-samples", "1000", "capi.eval.test-samples", "500",
-        "capi.eval.periodic-train-samples", "300", "capi.eval.periodic-test-samples", "100",
-        "capi.eval.batch-size", "128", "capi.eval.linear-epochs", "5", "capi.eval.linear-batch-size", "64"));
-    o.putAll(extra);
-    return CapiConfig.load(null, o, "tiny");
+  /** The small model with {@code extra} over it (keys relative to capi, e.g. "eval.knn-k"). */
+  static CapiConfig config(Map<String, String> extra) {
+    Overrides o = Overrides.none().preset("tiny")
+        .set("model.dim", 32).set("model.heads", 2).set("model.depth", 2)
+        .set("model.pred-dim", 32).set("model.pred-heads", 2).set("model.pred-depth", 1)
+        .set("model.prototypes", 64).set("model.drop-path-rate", 0)
+        .set("eval.train-samples", 1000).set("eval.test-samples", 500)
+        .set("eval.periodic-train-samples", 300).set("eval.periodic-test-samples", 100)
+        .set("eval.batch-size", 128).set("eval.linear-epochs", 5).set("eval.linear-batch-size", 64);
+    extra.forEach(o::set);
+    return CapiConfig.load(null, o);
   }
 }
