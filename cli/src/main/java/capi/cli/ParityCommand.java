@@ -13,7 +13,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /**
- * `capi parity GOLDEN_DIR`: runs the reference's golden iterations (shared/golden/README.md) with
+ * `capi parity GOLDEN_DIR`: runs the reference's golden iterations (testdata/golden/README.md) with
  * the engine and compares every tensor; prints a table, then `parity PASS max_rel_err=…` or
  * `parity FAIL …` (exit 1).
  */
@@ -21,7 +21,7 @@ import picocli.CommandLine.Parameters;
 public final class ParityCommand implements Callable<Integer> {
   @Mixin CommonOptions common;
 
-  @Parameters(index = "0", paramLabel = "GOLDEN_DIR", description = "A directory of shared/golden (manifest.json + .npy).")
+  @Parameters(index = "0", paramLabel = "GOLDEN_DIR", description = "A golden fixture (manifest.json + .npy), e.g. testdata/golden/capi-tiny-a.")
   Path dir;
 
   @Option(names = "--precision", defaultValue = "both", description = "float64 | float32 | both (default: both).")

@@ -3,10 +3,9 @@ package capi.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import capi.testsupport.TestData;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -20,7 +19,7 @@ class ParityCommandTest {
     int status;
     try {
       System.setOut(new PrintStream(captured, true));
-      status = Main.execute("parity", golden().toString(), "--precision", "both");
+      status = Main.execute("parity", TestData.golden(TestData.TINY_A).toString(), "--precision", "both");
     } finally {
       System.setOut(saved);
     }
@@ -34,16 +33,5 @@ class ParityCommandTest {
   @Timeout(30)
   void rejectsADirectoryWithoutManifest() {
     assertEquals(Main.EXIT_BAD_INPUT, Main.execute("parity", "/nonexistent-golden-dir"));
-  }
-
-  /** shared/ is found with -Dcapi.shared or by walking up from the working directory (a sibling of the clone in CI). */
-  private static Path golden() {
-    String prop = System.getProperty("capi.shared");
-    if (prop != null) return Path.of(prop, "golden", "capi-tiny-a");
-    for (Path p = Path.of("").toAbsolutePath(); p != null; p = p.getParent()) {
-      Path g = p.resolve("shared/golden/capi-tiny-a");
-      if (Files.isDirectory(g)) return g;
-    }
-    throw new IllegalStateException("shared/golden/capi-tiny-a not found (set -Dcapi.shared)");
   }
 }

@@ -3,8 +3,8 @@ package capi.data;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import capi.testsupport.TestData;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -18,8 +18,6 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 class InverseBlockMaskingTest {
-  private static final Path GOLDEN = Path.of("/work/shared/golden/capi-tiny-a");
-
   private static BatchShape shape(int rows, int cols, int patch, double ratio, double sub) {
     return new BatchShape(rows * patch, cols * patch, 3, patch, ratio, sub);
   }
@@ -27,7 +25,7 @@ class InverseBlockMaskingTest {
   @ParameterizedTest(name = "{0}x{1} ratio {2} sub {3}: V={4} P={5}")
   @CsvSource({
     "8, 8, 0.65, 0.25, 23, 10", // the golden tiny-a grid
-    "16, 16, 0.65, 0.05, 90, 8", // L/14 at 224 (CAPI_SPEC.md §8)
+    "16, 16, 0.65, 0.05, 90, 8", // L/14 at 224 (docs/ALGORITHM.md §8)
     "14, 14, 0.65, 0.05, 69, 6", // /16 at 224
     "7, 7, 0.65, 0.25, 18, 7", // tiny preset, 28x28 patch 4
     "6, 10, 0.65, 0.25, 21, 9",
@@ -94,11 +92,11 @@ class InverseBlockMaskingTest {
   /** The reference's own masks satisfy the property this test checks (and have the same counts). */
   @Test
   void goldenMasksHaveTheSameCountsAndStructure() throws IOException {
-    assumeTrue(Files.isDirectory(GOLDEN), "golden tensors not present");
+    Path golden = TestData.golden(TestData.TINY_A);
     BatchShape s = shape(8, 8, 4, 0.65, 0.25);
     for (int step = 0; step < 2; step++) {
-      long[] vis = readInt64(GOLDEN.resolve("step" + step + "__input__visible_indices.npy"));
-      long[] pred = readInt64(GOLDEN.resolve("step" + step + "__input__predict_indices.npy"));
+      long[] vis = readInt64(golden.resolve("step" + step + "__input__visible_indices.npy"));
+      long[] pred = readInt64(golden.resolve("step" + step + "__input__predict_indices.npy"));
       int batch = vis.length / s.visible();
       assertEquals(batch * s.visible(), vis.length);
       assertEquals(batch * s.predicted(), pred.length);

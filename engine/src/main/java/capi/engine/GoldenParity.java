@@ -11,7 +11,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Runs the golden iterations of a directory of shared/golden (its README) and compares every
+ * Runs the golden iterations of a fixture such as testdata/golden/capi-tiny-a (testdata/golden/README.md) and compares every
  * tensor: the model is built from the manifest, loaded with the initial weights, stepped with the
  * recorded inputs and constant hyper-parameters, then evaluated. Relative error =
  * ‖ours − golden‖ / max(‖golden‖, 1e-12); in float32 parameters after a step are compared as

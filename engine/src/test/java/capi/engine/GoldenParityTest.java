@@ -2,11 +2,11 @@ package capi.engine;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.time.Duration;
+import capi.testsupport.TestData;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
-/** The engine reproduces the reference's two golden iterations (shared/golden/README.md tolerances). */
+/** The engine reproduces the reference's two golden iterations (tolerances: testdata/golden/README.md). */
 class GoldenParityTest {
   @Test
   @Timeout(120)
@@ -21,7 +21,7 @@ class GoldenParityTest {
   }
 
   private static void check(Precision p) throws Exception {
-    GoldenParity.Result r = GoldenParity.run(SharedDir.golden("capi-tiny-a"), p);
+    GoldenParity.Result r = GoldenParity.run(TestData.golden(TestData.TINY_A), p);
     StringBuilder failures = new StringBuilder();
     for (GoldenParity.Row row : r.rows()) {
       if (!row.ok()) failures.append(String.format("%n  %-80s %.3e > %.0e", row.key(), row.relErr(), row.tolerance()));

@@ -2,15 +2,18 @@ package capi.engine;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import capi.testsupport.TestData;
+import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 
-/** The schedules against the golden arrays and the spec's sanity values (CAPI_SPEC.md §4.2, §8). */
+/** The schedules against the golden arrays and the spec's sanity values (docs/ALGORITHM.md §4.2, §8). */
 class WarmupThenCosineTest {
   @Test
   void matchesTheGoldenLrAndMomentumArrays() throws Exception {
     // tiny-a: total 40, warm-up 8, truncate 0.8, lr 2e-3; momentum 1 → 0.999 → 1
-    double[] lr = Npy.read(SharedDir.golden("capi-tiny-a").resolve("schedule__lr.npy")).data();
-    double[] m = Npy.read(SharedDir.golden("capi-tiny-a").resolve("schedule__momentum.npy")).data();
+    Path golden = TestData.golden(TestData.TINY_A);
+    double[] lr = Npy.read(golden.resolve("schedule__lr.npy")).data();
+    double[] m = Npy.read(golden.resolve("schedule__momentum.npy")).data();
     WarmupThenCosine lrs = new WarmupThenCosine(2e-3, 0, 40, 8, 0, 0.8);
     WarmupThenCosine ms = new WarmupThenCosine(0.999, 1, 40, 8, 1, 0.8);
     for (int i = 0; i < lr.length; i++) {
