@@ -2,7 +2,9 @@ package capi.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import capi.config.BadConfigException;
 import capi.config.Overrides;
+import capi.data.Datasets;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -17,8 +19,13 @@ import java.util.regex.Pattern;
 final class SmallRuns {
   private SmallRuns() {}
 
-  /** -D overrides that shrink the tiny preset, with drop path on (resume must reproduce its randomness). */
+  /**
+   * -D overrides that shrink the tiny preset, with drop path on (resume must reproduce its randomness).
+   * Fails at once, saying what to install, when the runs' data (Fashion-MNIST) is missing: a run in
+   * another JVM would only end early, with the reason in its log.
+   */
   static List<String> small() {
+    requireFashionMnist();
     return List.of(
         d("model.dim", "32"), d("model.heads", "2"), d("model.depth", "2"),
         d("model.pred-dim", "32"), d("model.pred-heads", "2"), d("model.pred-depth", "1"),
@@ -29,6 +36,18 @@ final class SmallRuns {
   /** The argument {@code -Dcapi.KEY=VALUE} (KEY relative to capi, e.g. "model.dim"). */
   static String d(String key, Object value) {
     return Overrides.none().set(key, value).toArgs().get(0);
+  }
+
+  private static boolean fashionMnistChecked;
+
+  private static synchronized void requireFashionMnist() {
+    if (fashionMnistChecked) return;
+    try {
+      Datasets.open("fashion-mnist:test");
+    } catch (BadConfigException e) {
+      throw new AssertionError(e.getMessage(), e);
+    }
+    fashionMnistChecked = true;
   }
 
   static String[] args(String command, List<String> extra) {

@@ -1,9 +1,10 @@
 package capi.data;
 
 import capi.config.BadConfigException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 
-/** Opens a dataset from its SPEC (CLI.md): fashion-mnist[:test], idx:DIR, folder:DIR, tar:GLOB, synthetic:N. */
+/** Opens a dataset from its SPEC (docs/CLI.md): fashion-mnist[:test], idx:DIR, folder:DIR, tar:GLOB, synthetic:N. */
 public final class Datasets {
   /** Where Debian's dataset-fashion-mnist package (scripts/setup) installs Fashion-MNIST. */
   static final Path FASHION_MNIST = Path.of("/usr/share/datasets/fashion-mnist");
@@ -17,9 +18,11 @@ public final class Datasets {
     String arg = colon < 0 ? "" : spec.substring(colon + 1);
     switch (kind) {
       case "fashion-mnist":
-        if (arg.isEmpty() || arg.equals("train")) return IdxDataset.open(FASHION_MNIST, "train");
-        if (arg.equals("test")) return IdxDataset.open(FASHION_MNIST, "t10k");
-        throw bad(spec, "the split must be train or test");
+        if (!arg.isEmpty() && !arg.equals("train") && !arg.equals("test")) throw bad(spec, "the split must be train or test");
+        if (!Files.isDirectory(FASHION_MNIST)) {
+          throw bad(spec, FASHION_MNIST + " is missing: install Debian's dataset-fashion-mnist (./scripts/setup does)");
+        }
+        return IdxDataset.open(FASHION_MNIST, arg.equals("test") ? "t10k" : "train");
       case "idx":
         return IdxDataset.open(Path.of(required(spec, arg)), null);
       case "folder":

@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import capi.config.BadConfigException;
 import java.io.IOException;
@@ -172,7 +171,6 @@ class DatasetsTest {
 
   @Test
   void fashionMnistSplits() throws IOException {
-    assumeTrue(Files.isDirectory(Datasets.FASHION_MNIST), "Fashion-MNIST not installed");
     Dataset train = Datasets.open("fashion-mnist");
     assertEquals(60000, train.size());
     assertEquals(10, train.classes());

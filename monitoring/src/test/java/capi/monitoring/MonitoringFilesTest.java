@@ -84,7 +84,13 @@ class MonitoringFilesTest {
   private static void promtool(Path dir, String... args) throws IOException, InterruptedException {
     List<String> command = new ArrayList<>(List.of(System.getenv().getOrDefault("PROMTOOL", "promtool")));
     command.addAll(List.of(args));
-    Process p = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true).start();
+    Process p;
+    try {
+      p = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true).start();
+    } catch (IOException e) {
+      throw new AssertionError("cannot run " + command.get(0) + ": install Prometheus (it brings promtool) with ./scripts/setup ("
+          + e.getMessage() + ")", e);
+    }
     try {
       assertTrue(p.waitFor(60, TimeUnit.SECONDS), command + " did not finish in 60 s");
       String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);

@@ -82,7 +82,7 @@ public final class PrometheusServer implements AutoCloseable {
           "--web.listen-address=127.0.0.1:" + port)
           .redirectErrorStream(true).redirectOutput(log.toFile()).start();
     } catch (IOException e) {
-      throw new IOException("cannot run " + binary + " (scripts/setup installs Prometheus): " + e.getMessage(), e);
+      throw new AssertionError("cannot run " + binary + ": install Prometheus with ./scripts/setup (" + e.getMessage() + ")", e);
     }
     PrometheusServer server = new PrometheusServer(process, URI.create("http://127.0.0.1:" + port), log);
     try {
