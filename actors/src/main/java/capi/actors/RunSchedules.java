@@ -3,7 +3,7 @@ package capi.actors;
 import capi.config.OptimConfig;
 import capi.engine.WarmupThenCosine;
 
-/** The reference's three schedules for a run of a given length (CAPI_SPEC.md §4.2). */
+/** The reference's three schedules for a run of a given length (docs/ALGORITHM.md §4.2). */
 final class RunSchedules implements RunSpec.Schedules {
   private final WarmupThenCosine lr;
   private final WarmupThenCosine momentum;

@@ -11,7 +11,7 @@ import org.junit.jupiter.api.Test;
 class ModelConfigTest {
   @Test
   void countsOfTheSpec() {
-    // CAPI_SPEC.md §8: 256/166/90/8 for /14 at 224
+    // docs/ALGORITHM.md §8: 256/166/90/8 for /14 at 224
     ModelConfig l = CapiConfig.preset("vit-l").model();
     assertEquals(256, l.patches());
     assertEquals(166, l.masked());

@@ -6,7 +6,7 @@ import capi.config.Keys;
 import java.util.SplittableRandom;
 
 /**
- * One view of one image (CAPI_SPEC.md §4.5): RandomResizedCrop to the model's size with bicubic
+ * One view of one image (docs/ALGORITHM.md §4.5): RandomResizedCrop to the model's size with bicubic
  * resampling, horizontal flip, conversion to the model's channels, and mean/std normalisation.
  */
 final class Augmenter {

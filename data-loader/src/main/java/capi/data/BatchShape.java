@@ -6,7 +6,7 @@ import capi.config.ModelConfig;
 
 /**
  * What a batch looks like: image size and channels, the patch grid, and the masking counts of
- * CAPI_SPEC.md §2: M = floor(N·maskRatio) masked, V = N − M visible, P = floor(M·subsampling) predicted.
+ * docs/ALGORITHM.md §2: M = floor(N·maskRatio) masked, V = N − M visible, P = floor(M·subsampling) predicted.
  */
 public record BatchShape(
     int height, int width, int channels, int patchSize, double maskRatio, double predictionSubsampling) {

@@ -3,7 +3,7 @@ package capi.data;
 import java.util.SplittableRandom;
 
 /**
- * CAPI_SPEC.md §2 for one image: one visible rectangle of exactly V cells (its first V cells in
+ * docs/ALGORITHM.md §2 for one image: one visible rectangle of exactly V cells (its first V cells in
  * row-major order), rolled cyclically by a random offset; everything else is masked. Then P masked
  * positions to predict, uniformly without replacement.
  */

@@ -12,7 +12,7 @@ import java.util.Random;
 import java.util.SplittableRandom;
 
 /**
- * One CAPI worker's model and training step (CAPI_SPEC.md §3–§4), in phases the runtime drives:
+ * One CAPI worker's model and training step (docs/ALGORITHM.md §3–§4), in phases the runtime drives:
  * {@link #teacherForward} → {@link #sinkhorn} → {@link #clusteringForwardBackward} →
  * {@link #studentForwardBackward} → (gradient all-reduce) → {@link #apply}.
  *

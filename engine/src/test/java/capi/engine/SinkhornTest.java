@@ -13,7 +13,7 @@ import java.util.concurrent.Future;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
-/** Properties of the position-wise Sinkhorn-Knopp (CAPI_SPEC.md §3.2). */
+/** Properties of the position-wise Sinkhorn-Knopp (docs/ALGORITHM.md §3.2). */
 @Timeout(60)
 class SinkhornTest {
   private static final int N = 3, B = 8, K = 5;

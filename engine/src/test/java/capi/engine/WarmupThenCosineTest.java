@@ -6,7 +6,7 @@ import capi.testsupport.TestData;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 
-/** The schedules against the golden arrays and the spec's sanity values (docs/ALGORITHM.md §4.2, §8). */
+/** The schedules against the golden arrays and the official recipe's check values (docs/ALGORITHM.md §4.2, §8). */
 class WarmupThenCosineTest {
   @Test
   void matchesTheGoldenLrAndMomentumArrays() throws Exception {

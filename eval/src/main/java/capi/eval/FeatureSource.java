@@ -5,7 +5,7 @@ import capi.engine.NamedTensor;
 
 /** Which output of the teacher's evaluation forward a probe reads, as (B, D) rows. */
 public enum FeatureSource {
-  /** Predictor pooling (CAPI_SPEC.md §1.7): the maintainer's choice for classification. */
+  /** Predictor pooling (docs/ALGORITHM.md §1.7): the maintainer's choice for classification. */
   GLOBAL_REPR("global_repr"),
   /** The mean of the last layer's patch tokens. */
   PATCH_MEAN("patch_mean"),
