@@ -11,7 +11,7 @@ import picocli.CommandLine.HelpCommand;
 import picocli.CommandLine.ScopeType;
 
 /**
- * The `capi` command (shared/docs/CLI.md). Exit status: 0 success; 2 bad usage, configuration or
+ * The `capi` command (docs/CLI.md). Exit status: 0 success; 2 bad usage, configuration or
  * input (one line naming what is wrong); 1 any other failure. Always exits explicitly: a Pekko
  * system or an HTTP server left running would otherwise keep the JVM alive.
  */

@@ -9,7 +9,7 @@ import java.util.List;
 
 /**
  * The data pipeline's settings ({@code capi.data.*}): which dataset, the augmentation of one view
- * (CAPI_SPEC.md §4.5) and the loader's threads and prefetch depth.
+ * (docs/ALGORITHM.md §4.5) and the loader's threads and prefetch depth.
  *
  * @param mean per-channel normalisation mean, 1 value (all channels) or one per model channel
  * @param std per-channel normalisation standard deviation, same length rule as mean

@@ -3,7 +3,7 @@ package capi.config;
 import com.typesafe.config.Config;
 
 /**
- * The model of a run (capi.model.*, CAPI_SPEC.md §1): sizes, masking counts, temperatures and the
+ * The model of a run (capi.model.*, docs/ALGORITHM.md §1): sizes, masking counts, temperatures and the
  * training precision. Validated so that every shape the engine derives is consistent.
  */
 public record ModelConfig(
@@ -104,12 +104,12 @@ public record ModelConfig(
     return maskedOf(patches(), maskRatio);
   }
 
-  /** M = floor(N · mask-ratio), as the reference's int(n_tokens * mask_ratio) (CAPI_SPEC.md §2). */
+  /** M = floor(N · mask-ratio), as the reference's int(n_tokens * mask_ratio) (docs/ALGORITHM.md §2). */
   public static int maskedOf(int patches, double maskRatio) {
     return (int) Math.floor(patches * maskRatio);
   }
 
-  /** P = floor(M · prediction-subsampling) (CAPI_SPEC.md §2). */
+  /** P = floor(M · prediction-subsampling) (docs/ALGORITHM.md §2). */
   public static int predictedOf(int masked, double predictionSubsampling) {
     return (int) Math.floor(masked * predictionSubsampling);
   }

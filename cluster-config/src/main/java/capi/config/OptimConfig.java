@@ -2,7 +2,7 @@ package capi.config;
 
 import com.typesafe.config.Config;
 
-/** The two AdamW optimisers, the EMA and their schedules (capi.optim.*, CAPI_SPEC.md §4). */
+/** The two AdamW optimisers, the EMA and their schedules (capi.optim.*, docs/ALGORITHM.md §4). */
 public record OptimConfig(
     double lr,
     double weightDecay,
