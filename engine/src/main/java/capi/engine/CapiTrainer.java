@@ -80,7 +80,16 @@ public final class CapiTrainer implements AutoCloseable {
 
   /** Reference initialisation from `seed`; the teacher starts as a copy of the student. */
   public static CapiTrainer create(ModelConfig model, OptimConfig optim, long seed, int threads) {
-    CapiTrainer t = new CapiTrainer(model, optim, new Nd4jBackend(Precision.of(model.precision()), threads));
+    return create(model, optim, seed, new Nd4jBackend(Precision.of(model.precision()), threads));
+  }
+
+  /** As {@link #create(ModelConfig, OptimConfig, long, int)} on a given backend, which the trainer then owns. */
+  public static CapiTrainer create(ModelConfig model, OptimConfig optim, long seed, Backend backend) {
+    if (backend.precision() != Precision.of(model.precision())) {
+      backend.close();
+      throw new IllegalArgumentException("model precision " + model.precision() + " on a " + backend.precision() + " backend");
+    }
+    CapiTrainer t = new CapiTrainer(model, optim, backend);
     Random rng = new Random(seed);
     Init.model(t.be, t.student, rng);
     Init.clustering(t.be, t.clustering, rng);

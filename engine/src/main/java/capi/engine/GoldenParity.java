@@ -37,6 +37,12 @@ public final class GoldenParity {
   }
 
   public static Result run(Path dir, Precision precision) throws IOException {
+    return run(dir, precision, p -> new Nd4jBackend(p, 1));
+  }
+
+  /** As {@link #run(Path, Precision)} with the trainer on a backend made by {@code backends}. */
+  public static Result run(Path dir, Precision precision, java.util.function.Function<Precision, Backend> backends)
+      throws IOException {
     Path manifestFile = dir.resolve("manifest.json");
     if (!Files.isRegularFile(manifestFile)) throw new IOException(dir + ": no manifest.json");
     Config m = ConfigFactory.parseFile(manifestFile.toFile());
@@ -48,7 +54,7 @@ public final class GoldenParity {
     List<Row> rows = new ArrayList<>();
     double loose = precision == Precision.FLOAT64 ? 1e-5 : 1e-3;
     double tight = precision == Precision.FLOAT64 ? 1e-8 : 1e-3;
-    try (CapiTrainer t = CapiTrainer.create(model, optim, 0, 1)) {
+    try (CapiTrainer t = CapiTrainer.create(model, optim, 0, backends.apply(precision))) {
       checkMultipliers(t, m);
       for (String name : t.studentParameterNames()) {
         t.write("student/" + name, g.data("init/student/" + name));

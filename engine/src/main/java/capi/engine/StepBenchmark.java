@@ -14,7 +14,12 @@ public final class StepBenchmark implements AutoCloseable {
   private final int batch;
 
   public StepBenchmark(ModelConfig model, OptimConfig optim, int batch, int threads) {
-    this.trainer = CapiTrainer.create(model, optim, 0, threads);
+    this(model, optim, batch, new Nd4jBackend(Precision.of(model.precision()), threads));
+  }
+
+  /** Steps on a given backend (owned by the benchmark from then on). */
+  public StepBenchmark(ModelConfig model, OptimConfig optim, int batch, Backend backend) {
+    this.trainer = CapiTrainer.create(model, optim, 0, backend);
     this.batch = batch;
     this.inputs = new StepInput[] {synthetic(model, batch, 1), synthetic(model, batch, 2)};
   }
@@ -46,7 +51,7 @@ public final class StepBenchmark implements AutoCloseable {
   }
 
   /** Random images and, per image, a random sorted visible set and predicted masked patches. */
-  static StepInput synthetic(ModelConfig cfg, int batch, long seed) {
+  public static StepInput synthetic(ModelConfig cfg, int batch, long seed) {
     Random rng = new Random(seed);
     int n = cfg.patches(), v = cfg.visible(), p = cfg.predicted();
     float[] images = new float[batch * cfg.inChannels() * cfg.imageHeight() * cfg.imageWidth()];
