@@ -1,0 +1,21 @@
+package capi.engine;
+
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import capi.cuda.CudaBackend;
+import capi.cuda.CudaBackends;
+import org.junit.jupiter.api.BeforeEach;
+
+/** The conformance suite on a real GPU (device 0); skipped, with the reason, where there is none. */
+class GpuCudaConformanceTest extends BackendConformance {
+  @BeforeEach
+  void gpu() {
+    String why = CudaBackends.unavailable();
+    assumeTrue(why == null, why);
+  }
+
+  @Override
+  protected Backend create(Precision p) {
+    return CudaBackends.open(p, 0, CudaBackend.Options.EXACT);
+  }
+}
