@@ -45,6 +45,7 @@ public final class CudaBackend implements Backend {
   private ByteBuffer host = ByteBuffer.allocateDirect(1 << 16).order(ByteOrder.nativeOrder());
   private long[] seen = new long[0]; // bitmap for the distinct-index check of scatterAddRows
   private long live, held, peak;
+  private long gemmFlops; // 2·m·n·k per product, since creation
 
   /** A window of device memory: [ptr, ptr + length·es); views share their parent's allocation. */
   static final class DeviceTensor implements Tensor {
@@ -109,6 +110,11 @@ public final class CudaBackend implements Backend {
   /** The most device memory this backend held at once: tensors and scratch buffers (not cuBLAS's workspace). */
   public long peakDeviceBytes() {
     return peak;
+  }
+
+  /** Floating-point operations of the matrix products issued so far (2·m·n·k each): the step's dense work. */
+  public long gemmFlops() {
+    return gemmFlops;
   }
 
   /** Waits for the device to finish what was issued. */
@@ -387,6 +393,7 @@ public final class CudaBackend implements Backend {
       Tensor b, long bOffset, int ldb, double beta, Tensor c, long cOffset, int ldc, int batch, long strideA,
       long strideB, long strideC) {
     // Row-major C = op(A)·op(B) is column-major Cᵀ = op(B)ᵀ·op(A)ᵀ over the same memory.
+    gemmFlops += 2L * m * n * k * batch;
     long pa = at(a, aOffset), pb = at(b, bOffset), pc = at(c, cOffset);
     GemmType g = gemmType;
     if (bf16Gemm) {
