@@ -15,13 +15,11 @@ import static org.bytedeco.cuda.global.cudart.CUDA_R_32F;
 import static org.bytedeco.cuda.global.cudart.CUDA_R_64F;
 import static org.bytedeco.cuda.global.cudart.cuCtxSetCurrent;
 import static org.bytedeco.cuda.global.cudart.cuDeviceGet;
-import static org.bytedeco.cuda.global.cudart.cuDevicePrimaryCtxRelease;
 import static org.bytedeco.cuda.global.cudart.cuDevicePrimaryCtxRetain;
 import static org.bytedeco.cuda.global.cudart.cuInit;
 import static org.bytedeco.cuda.global.cudart.cuLaunchKernel;
 import static org.bytedeco.cuda.global.cudart.cuModuleGetFunction;
 import static org.bytedeco.cuda.global.cudart.cuModuleLoadData;
-import static org.bytedeco.cuda.global.cudart.cuModuleUnload;
 import static org.bytedeco.cuda.global.cudart.cudaDevAttrMultiProcessorCount;
 import static org.bytedeco.cuda.global.cudart.cudaDeviceGetAttribute;
 import static org.bytedeco.cuda.global.cudart.cudaFree;
@@ -57,20 +55,19 @@ import org.bytedeco.javacpp.Pointer;
 /**
  * A CUDA GPU through JavaCPP's CUDA presets (cudart, the driver API, cuBLAS; the libraries come
  * from the host: libcuda.so.1 of the driver and CUDA 13's libcudart/libcublas on LD_LIBRARY_PATH).
- * One stream, one cuBLAS handle, the kernels' fatbin loaded with cuModuleLoadData into the
- * device's primary context. Every call first makes this device current on the calling thread, so
+ * One stream and one cuBLAS handle per instance; the kernels' fatbin is loaded once per GPU with
+ * cuModuleLoadData into its primary context. Every call first makes this device current on the calling thread, so
  * a worker may run on any thread. UNVERIFIED until run on a GPU (docs/GPU.md, scripts/gpu-check).
  */
 final class CudaDevice implements Device {
   private static final ThreadLocal<CudaDevice> CURRENT = new ThreadLocal<>();
 
+  private static final Map<Integer, Loaded> LOADED = new HashMap<>();
+
   private final int index;
-  private final int cuDevice; // the driver API's handle of device `index`
-  private final CUctx_st context = new CUctx_st();
+  private final Loaded loaded;
   private final CUstream_st stream = new CUstream_st();
   private final cublasContext blas = new cublasContext();
-  private final CUmod_st module = new CUmod_st();
-  private final Map<String, CUfunc_st> functions = new HashMap<>();
   private final Map<ByteBuffer, Pointer> pinned = new IdentityHashMap<>();
   private final LongPointer params = new LongPointer(KernelArgs.MAX);
   private final FloatPointer alpha32 = new FloatPointer(1), beta32 = new FloatPointer(1);
@@ -87,23 +84,50 @@ final class CudaDevice implements Device {
     }
   }
 
+  /**
+   * What every CudaDevice of one GPU shares for the life of the process: the primary context
+   * (retained once, never released: re-creating it costs far more than keeping it) and the
+   * kernels loaded into it, with their functions by name.
+   */
+  private static final class Loaded {
+    final CUctx_st context = new CUctx_st();
+    final CUmod_st module = new CUmod_st();
+    final Map<String, CUfunc_st> functions = new java.util.concurrent.ConcurrentHashMap<>();
+
+    Loaded(int index) {
+      check(cudaSetDevice(index), "cudaSetDevice(" + index + ")");
+      driver(cuInit(0), "cuInit");
+      int[] dev = new int[1];
+      driver(cuDeviceGet(dev, index), "cuDeviceGet");
+      driver(cuDevicePrimaryCtxRetain(context, dev[0]), "cuDevicePrimaryCtxRetain");
+      driver(cuCtxSetCurrent(context), "cuCtxSetCurrent");
+      byte[] image = NativeResources.fatbin();
+      BytePointer imageMem = new BytePointer(image.length);
+      imageMem.put(image);
+      driver(cuModuleLoadData(module, imageMem), "cuModuleLoadData(kernels.fatbin)");
+    }
+
+    CUfunc_st function(String kernel) {
+      return functions.computeIfAbsent(kernel, k -> {
+        CUfunc_st f = new CUfunc_st();
+        driver(cuModuleGetFunction(f, module, k), "cuModuleGetFunction(" + k + ")");
+        return f;
+      });
+    }
+  }
+
   CudaDevice(int index) {
     this.index = index;
-    check(cudaSetDevice(index), "cudaSetDevice(" + index + ")");
-    driver(cuInit(0), "cuInit");
-    int[] dev = new int[1];
-    driver(cuDeviceGet(dev, index), "cuDeviceGet");
-    cuDevice = dev[0];
-    driver(cuDevicePrimaryCtxRetain(context, cuDevice), "cuDevicePrimaryCtxRetain");
-    driver(cuCtxSetCurrent(context), "cuCtxSetCurrent");
-    CURRENT.set(this);
+    synchronized (LOADED) {
+      Loaded l = LOADED.get(index);
+      if (l == null) LOADED.put(index, l = new Loaded(index));
+      this.loaded = l;
+    }
+    CURRENT.remove();
+    current();
     check(cudaStreamCreate(stream), "cudaStreamCreate");
     blas(cublasCreate_v2(blas), "cublasCreate");
     blas(cublasSetStream_v2(blas, stream), "cublasSetStream");
-    byte[] image = NativeResources.fatbin();
-    BytePointer imageMem = new BytePointer(image.length);
-    imageMem.put(image);
-    driver(cuModuleLoadData(module, imageMem), "cuModuleLoadData(kernels.fatbin)");
     int[] sms = new int[1];
     check(cudaDeviceGetAttribute(sms, cudaDevAttrMultiProcessorCount, index), "cudaDeviceGetAttribute");
     this.multiprocessors = sms[0];
@@ -115,7 +139,7 @@ final class CudaDevice implements Device {
     if (closed) throw new IllegalStateException("CUDA device " + index + " is closed");
     if (CURRENT.get() != this) {
       check(cudaSetDevice(index), "cudaSetDevice(" + index + ")");
-      driver(cuCtxSetCurrent(context), "cuCtxSetCurrent");
+      driver(cuCtxSetCurrent(loaded.context), "cuCtxSetCurrent");
       CURRENT.set(this);
     }
   }
@@ -196,12 +220,7 @@ final class CudaDevice implements Device {
   @Override
   public void launch(String kernel, int grid, int block, KernelArgs args) {
     current();
-    CUfunc_st f = functions.get(kernel);
-    if (f == null) {
-      f = new CUfunc_st();
-      driver(cuModuleGetFunction(f, module, kernel), "cuModuleGetFunction(" + kernel + ")");
-      functions.put(kernel, f);
-    }
+    CUfunc_st f = loaded.function(kernel);
     ByteBuffer a = args.buffer();
     if (a != paramsOf) { // kernelParams[i] = the address of argument slot i
       long base = hostAddress(a);
@@ -270,10 +289,8 @@ final class CudaDevice implements Device {
     cudaStreamSynchronize(stream);
     for (Pointer p : pinned.values()) cudaFreeHost(p);
     pinned.clear();
-    cuModuleUnload(module);
     cublasDestroy_v2(blas);
     cudaStreamDestroy(stream);
-    cuDevicePrimaryCtxRelease(cuDevice);
     closed = true;
     CURRENT.remove();
   }
