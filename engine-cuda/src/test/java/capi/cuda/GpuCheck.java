@@ -146,8 +146,9 @@ public final class GpuCheck {
   }
 
   private static boolean bench(int steps, int batch, Map<String, Object> out) {
-    ModelConfig model = ModelConfig.from(CapiConfig.preset(EMULATED ? "tiny" : "vit-s"));
-    OptimConfig optim = OptimConfig.from(CapiConfig.preset(EMULATED ? "tiny" : "vit-s"));
+    CapiConfig preset = CapiConfig.preset(EMULATED ? "tiny" : "vit-s");
+    ModelConfig model = preset.model();
+    OptimConfig optim = preset.optim();
     if (EMULATED) {
       steps = 1;
       batch = 2;

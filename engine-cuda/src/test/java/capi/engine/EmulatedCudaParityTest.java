@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import capi.cuda.CudaBackend;
 import capi.cuda.CudaBackends;
+import capi.testsupport.TestData;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -25,7 +26,7 @@ class EmulatedCudaParityTest {
   }
 
   private static void check(Precision p) throws Exception {
-    GoldenParity.Result r = GoldenParity.run(SharedDir.golden("capi-tiny-a"), p, q -> CudaBackends.emulated(q, CudaBackend.Options.EXACT));
+    GoldenParity.Result r = GoldenParity.run(TestData.golden(TestData.TINY_A), p, q -> CudaBackends.emulated(q, CudaBackend.Options.EXACT));
     System.out.printf("emulated CUDA parity %s: %d tensors, max_rel_err=%.3e%n", p, r.rows().size(), r.maxRelErr());
     StringBuilder failures = new StringBuilder();
     for (GoldenParity.Row row : r.rows()) {

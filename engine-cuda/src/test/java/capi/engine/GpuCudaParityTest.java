@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import capi.cuda.CudaBackend;
 import capi.cuda.CudaBackends;
+import capi.testsupport.TestData;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -30,7 +31,7 @@ class GpuCudaParityTest {
   }
 
   private static void check(Precision p) throws Exception {
-    GoldenParity.Result r = GoldenParity.run(SharedDir.golden("capi-tiny-a"), p, q -> CudaBackends.open(q, 0, CudaBackend.Options.EXACT));
+    GoldenParity.Result r = GoldenParity.run(TestData.golden(TestData.TINY_A), p, q -> CudaBackends.open(q, 0, CudaBackend.Options.EXACT));
     System.out.printf("GPU parity %s: max_rel_err=%.3e%n", p, r.maxRelErr());
     assertTrue(r.passed(), "max relative error " + r.maxRelErr());
   }
