@@ -224,20 +224,24 @@ public final class CudaBackend implements Backend {
 
   @Override
   public void download(Tensor src, long srcOffset, double[] dst, int dstOffset, int n) {
-    checkRange(src, srcOffset, n);
-    ByteBuffer h = staging((long) n * es);
-    dev.download(at(src, srcOffset), h, 0, (long) n * es);
+    ByteBuffer h = fetch(src, srcOffset, n);
     if (type == DType.F64) h.asDoubleBuffer().get(dst, dstOffset, n);
     else for (int i = 0; i < n; i++) dst[dstOffset + i] = h.getFloat(4 * i);
   }
 
   @Override
   public void download(Tensor src, long srcOffset, float[] dst, int dstOffset, int n) {
-    checkRange(src, srcOffset, n);
-    ByteBuffer h = staging((long) n * es);
-    dev.download(at(src, srcOffset), h, 0, (long) n * es);
+    ByteBuffer h = fetch(src, srcOffset, n);
     if (type == DType.F32) h.asFloatBuffer().get(dst, dstOffset, n);
     else for (int i = 0; i < n; i++) dst[dstOffset + i] = (float) h.getDouble(8 * i);
+  }
+
+  /** Elements [offset, offset + n) of src in the staging buffer, as stored. */
+  private ByteBuffer fetch(Tensor src, long offset, int n) {
+    checkRange(src, offset, n);
+    ByteBuffer h = staging((long) n * es);
+    dev.download(at(src, offset), h, 0, (long) n * es);
+    return h;
   }
 
   @Override

@@ -4,13 +4,13 @@ import capi.config.ModelConfig;
 import capi.config.OptimConfig;
 import capi.engine.Backend;
 import capi.engine.CapiTrainer;
+import capi.engine.PairReducers;
 import capi.engine.Precision;
 import capi.engine.Reducer;
 import capi.engine.StepBenchmark;
 import capi.engine.StepInput;
 import java.nio.ByteBuffer;
 import java.util.Arrays;
-import java.util.concurrent.CyclicBarrier;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -56,7 +56,7 @@ final class DataParallelCheck {
         CapiTrainer w0 = CapiTrainer.create(model, OPTIM, 7, backends.apply(precision));
         CapiTrainer w1 = CapiTrainer.create(model, OPTIM, 7, backends.apply(precision))) {
       CapiTrainer[] workers = {w0, w1};
-      Reducer[] reducers = pairReducers();
+      Reducer[] reducers = PairReducers.create();
       double[][] one = new double[steps][], two = new double[steps][];
       for (int s = 0; s < steps; s++) {
         StepInput global = StepBenchmark.synthetic(model, batch, 100 + s);
@@ -117,44 +117,6 @@ final class DataParallelCheck {
       a.putFloat(i, m);
       b.putFloat(i, m);
     }
-  }
-
-  /** Two reducers whose calls meet: each call waits for the other worker's and both get max or sum. */
-  private static Reducer[] pairReducers() {
-    CyclicBarrier barrier = new CyclicBarrier(2);
-    float[][] slots = new float[2][];
-    Reducer[] out = new Reducer[2];
-    for (int r = 0; r < 2; r++) {
-      int rank = r;
-      out[r] = new Reducer() {
-        @Override
-        public void allReduceMax(ByteBuffer data, int count) {
-          exchange(data, count, true);
-        }
-
-        @Override
-        public void allReduceSum(ByteBuffer data, int count) {
-          exchange(data, count, false);
-        }
-
-        private void exchange(ByteBuffer data, int count, boolean max) {
-          try {
-            float[] own = new float[count];
-            data.asFloatBuffer().get(own);
-            slots[rank] = own;
-            barrier.await();
-            for (int i = 0; i < count; i++) {
-              float x = slots[0][i], y = slots[1][i];
-              data.putFloat(4 * i, max ? Math.max(x, y) : x + y);
-            }
-            barrier.await();
-          } catch (Exception e) {
-            throw new IllegalStateException(e);
-          }
-        }
-      };
-    }
-    return out;
   }
 
   static ModelConfig withPrecision(ModelConfig m, Precision p) {

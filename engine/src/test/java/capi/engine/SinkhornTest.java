@@ -4,9 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.nio.ByteBuffer;
 import java.util.Random;
-import java.util.concurrent.CyclicBarrier;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -60,8 +58,7 @@ class SinkhornTest {
     double[] s = scores(1 / 0.06, 0);
     double[] whole = run(Precision.FLOAT64, s, 3, N, B);
     int half = B / 2;
-    CyclicBarrier barrier = new CyclicBarrier(2);
-    float[][] slots = new float[2][];
+    Reducer[] reducers = PairReducers.create();
     ExecutorService pool = Executors.newFixedThreadPool(2);
     try {
       Future<double[]>[] parts = new Future[2];
@@ -69,34 +66,7 @@ class SinkhornTest {
         int rank = w;
         double[] mine = new double[N * half * K];
         for (int p = 0; p < N; p++) System.arraycopy(s, (p * B + rank * half) * K, mine, p * half * K, half * K);
-        Reducer reducer = new Reducer() {
-          @Override
-          public void allReduceMax(ByteBuffer data, int count) {
-            exchange(data, count, true);
-          }
-
-          @Override
-          public void allReduceSum(ByteBuffer data, int count) {
-            exchange(data, count, false);
-          }
-
-          private void exchange(ByteBuffer data, int count, boolean max) {
-            try {
-              float[] own = new float[count];
-              data.asFloatBuffer().get(own);
-              slots[rank] = own;
-              barrier.await();
-              for (int i = 0; i < count; i++) {
-                float a = slots[0][i], b = slots[1][i];
-                data.putFloat(4 * i, max ? Math.max(a, b) : a + b);
-              }
-              barrier.await();
-            } catch (Exception e) {
-              throw new IllegalStateException(e);
-            }
-          }
-        };
-        parts[w] = pool.submit(() -> run(Precision.FLOAT64, mine, 3, N, half, reducer));
+        parts[w] = pool.submit(() -> run(Precision.FLOAT64, mine, 3, N, half, reducers[rank]));
       }
       for (int w = 0; w < 2; w++) {
         double[] q = parts[w].get();
