@@ -28,7 +28,7 @@ import org.junit.platform.engine.discovery.DiscoverySelectors;
  *
  * <pre>
  *   GpuCheck facts                       CUDA probe, visible devices, kernels in the build
- *   GpuCheck conformance                 the engine's BackendConformance on device 0 (JUnit)
+ *   GpuCheck conformance                 the engine's BackendConformance and the TF32 / bf16 GEMMs on device 0 (JUnit)
  *   GpuCheck parity GOLDEN_DIR           capi-tiny-a in float32 (≤ 1e-3) and float64 (≤ 1e-8 / 1e-5)
  *   GpuCheck data-parallel               1 vs 2 trainers on device 0 (DataParallelCheck)
  *   GpuCheck bench [STEPS] [BATCH]       vit-s step, 224 px, K 16384, bf16 GEMM inputs + TF32
@@ -90,14 +90,16 @@ public final class GpuCheck {
   }
 
   private static boolean conformance(Map<String, Object> out) throws ClassNotFoundException {
-    String cls = EMULATED ? "capi.engine.EmulatedCudaConformanceTest" : "capi.engine.GpuCudaConformanceTest";
-    LauncherDiscoveryRequest req =
-        LauncherDiscoveryRequestBuilder.request().selectors(DiscoverySelectors.selectClass(Class.forName(cls))).build();
+    String where = EMULATED ? "Emulated" : "Gpu";
+    List<String> suites = List.of("capi.engine." + where + "CudaConformanceTest", "capi.engine." + where + "CudaGemmModesTest");
+    LauncherDiscoveryRequestBuilder request = LauncherDiscoveryRequestBuilder.request();
+    for (String suite : suites) request.selectors(DiscoverySelectors.selectClass(Class.forName(suite)));
+    LauncherDiscoveryRequest req = request.build();
     Launcher launcher = LauncherFactory.create();
     SummaryGeneratingListener listener = new SummaryGeneratingListener();
     launcher.execute(req, listener);
     TestExecutionSummary s = listener.getSummary();
-    out.put("suite", cls);
+    out.put("suites", suites);
     out.put("tests", s.getTestsFoundCount());
     out.put("succeeded", s.getTestsSucceededCount());
     out.put("failed", s.getTestsFailedCount());
