@@ -2,10 +2,10 @@ package capi.cli;
 
 import capi.collective.AllReduce;
 import capi.collective.CollectiveNode;
+import capi.collective.Endpoint;
 import capi.collective.HierarchicalAllReduce;
 import capi.collective.MappedAllReduce;
 import capi.collective.ReduceOp;
-import capi.collective.RingEndpoints;
 import capi.config.CapiConfig;
 import capi.config.CollectiveConfig;
 import capi.config.CollectiveConfig.Channel;
@@ -112,10 +112,10 @@ final class AllReduceBench {
     }
     CollectiveConfig cfg = CapiConfig.load(file, Overrides.commandLine(overrides)).collective();
     try (CollectiveNode node = CollectiveNode.start(cfg, "bench-rank-" + rank)) {
-      System.out.println(node.sameHost().isEmpty() ? NO_TOKEN : node.sameHost());
+      System.out.println(node.token().isEmpty() ? NO_TOKEN : node.token());
       System.out.flush();
       String tokens = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8)).readLine();
-      List<String> endpoints = endpoints(cfg, hosts, Arrays.asList(tokens.split(" ")));
+      List<Endpoint> endpoints = endpoints(cfg, hosts, Arrays.asList(tokens.split(" ")));
       try (AllReduce ring = node.join(0, rank, endpoints, maxFloats(sizes))) {
         timeRank(ring, sizes, steps);
       }
@@ -135,7 +135,7 @@ final class AllReduceBench {
   private static double[] inThisJvm(CollectiveConfig cfg, int workers, long[] sizes, int steps) throws Exception {
     ExecutorService pool = Executors.newFixedThreadPool(workers);
     try (CollectiveNode node = CollectiveNode.start(cfg, "bench")) {
-      List<String> endpoints = RingEndpoints.local(node, workers);
+      List<Endpoint> endpoints = Endpoint.local(node, workers);
       List<Future<double[]>> ranks = new ArrayList<>();
       for (int r = 0; r < workers; r++) {
         int rank = r;
@@ -170,7 +170,7 @@ final class AllReduceBench {
       CollectiveConfig cfg = collective(options, overrides);
       double[] times;
       try (CollectiveNode node = CollectiveNode.start(cfg, "bench-rank-0")) {
-        List<String> tokens = new ArrayList<>(List.of(node.sameHost().isEmpty() ? NO_TOKEN : node.sameHost()));
+        List<String> tokens = new ArrayList<>(List.of(node.token().isEmpty() ? NO_TOKEN : node.token()));
         for (Process p : peers) {
           tokens.add(new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8)).readLine());
         }
@@ -213,12 +213,12 @@ final class AllReduceBench {
    * udp-host, or with several hosts the ranks split in rank order between 127.0.0.1, 127.0.0.2, ...
    * (loopback addresses that stand for hosts).
    */
-  private static List<String> endpoints(CollectiveConfig cfg, int hosts, List<String> tokens) {
-    List<String> endpoints = new ArrayList<>();
+  private static List<Endpoint> endpoints(CollectiveConfig cfg, int hosts, List<String> tokens) {
+    List<Endpoint> endpoints = new ArrayList<>();
     int n = tokens.size();
     for (int r = 0; r < n; r++) {
       String host = hosts == 1 ? cfg.udpHost() : "127.0.0." + (1 + r * hosts / n);
-      endpoints.add(RingEndpoints.of(cfg, host, tokens.get(r).equals(NO_TOKEN) ? "" : tokens.get(r), r));
+      endpoints.add(Endpoint.of(cfg, host, tokens.get(r).equals(NO_TOKEN) ? "" : tokens.get(r), r));
     }
     return endpoints;
   }

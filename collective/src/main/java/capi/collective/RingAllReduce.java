@@ -47,7 +47,7 @@ public final class RingAllReduce implements AllReduce {
   private final int rank;
   private final int worldSize;
   private final int maxFloats;
-  private final List<String> endpoints;
+  private final List<Endpoint> endpoints;
   private final long timeoutNs;
   private final int chunkFloats;
   private final ExclusivePublication toRight; // null when alone
@@ -73,7 +73,7 @@ public final class RingAllReduce implements AllReduce {
   private String brokenBy;
 
   private RingAllReduce(
-      AeronNode node, CollectiveConfig cfg, int generation, int rank, List<String> endpoints, int maxFloats,
+      AeronNode node, CollectiveConfig cfg, int generation, int rank, List<Endpoint> endpoints, int maxFloats,
       ExclusivePublication toRight, Subscription fromLeft) {
     this.node = node;
     this.generation = generation;
@@ -87,43 +87,36 @@ public final class RingAllReduce implements AllReduce {
     this.chunkFloats = toRight == null ? 0 : (toRight.maxPayloadLength() - LENGTH) / Float.BYTES;
   }
 
-  /** Joins generation 0 of a ring; see {@link #join(AeronNode, CollectiveConfig, int, int, List, int)}. */
-  public static RingAllReduce join(
-      AeronNode node, CollectiveConfig cfg, int rank, List<String> ringEndpoints, int maxFloats) {
-    return join(node, cfg, 0, rank, ringEndpoints, maxFloats);
-  }
-
   /**
    * Joins a ring as {@code rank}; returns once both neighbours are connected, or throws a
    * CollectiveException after the configured timeout. Every rank of the ring must join at the
    * same time with the same generation and endpoints.
    *
    * @param generation the ring's generation: a re-formed ring must use a new one
-   * @param ringEndpoints where each rank receives (RingEndpoints), one per rank, in rank order
+   * @param endpoints where each rank receives (ipc or udp), one per rank, in rank order
    * @param maxFloats the largest count any all-reduce of this ring will pass
    */
-  public static RingAllReduce join(
-      AeronNode node, CollectiveConfig cfg, int generation, int rank, List<String> ringEndpoints, int maxFloats) {
-    List<String> addresses = ringEndpoints.stream().map(RingEndpoints::address).toList(); // without token files
-    int n = addresses.size();
+  static RingAllReduce join(
+      AeronNode node, CollectiveConfig cfg, int generation, int rank, List<Endpoint> endpoints, int maxFloats) {
+    int n = endpoints.size();
     if (rank < 0 || rank >= n) throw new IllegalArgumentException("rank " + rank + " not in [0, " + n + ")");
     if (maxFloats < 0) throw new IllegalArgumentException("maxFloats " + maxFloats + " < 0");
-    if (n == 1) return new RingAllReduce(node, cfg, generation, rank, addresses, maxFloats, null, null);
+    if (n == 1) return new RingAllReduce(node, cfg, generation, rank, endpoints, maxFloats, null, null);
     int right = (rank + 1) % n;
     Subscription fromLeft = null;
     ExclusivePublication toRight = null;
     try {
       fromLeft = node.aeron().addSubscription(
-          RingEndpoints.subscriptionChannel(cfg, addresses.get(rank)), RingEndpoints.streamId(cfg, rank));
+          RingChannels.subscription(cfg, endpoints.get(rank)), RingChannels.streamId(cfg, rank));
       toRight = node.aeron().addExclusivePublication(
-          RingEndpoints.publicationChannel(cfg, addresses.get(right)), RingEndpoints.streamId(cfg, right));
-      RingAllReduce ring = new RingAllReduce(node, cfg, generation, rank, addresses, maxFloats, toRight, fromLeft);
+          RingChannels.publication(cfg, endpoints.get(right)), RingChannels.streamId(cfg, right));
+      RingAllReduce ring = new RingAllReduce(node, cfg, generation, rank, endpoints, maxFloats, toRight, fromLeft);
       ring.awaitNeighbours();
       return ring;
     } catch (AeronException e) { // e.g. a udp port that another process holds
       CloseHelper.closeAll(toRight, fromLeft);
       throw new CollectiveException("rank " + rank + " of " + n + " (generation " + generation + "): cannot open its links ("
-          + addresses.get(rank) + " in, " + addresses.get(right) + " out): " + e.getMessage());
+          + endpoints.get(rank).address() + " in, " + endpoints.get(right).address() + " out): " + e.getMessage());
     } catch (RuntimeException e) {
       CloseHelper.closeAll(toRight, fromLeft);
       throw e;
@@ -280,7 +273,7 @@ public final class RingAllReduce implements AllReduce {
     while (!(toRight.isConnected() && fromLeft.isConnected())) {
       if (System.nanoTime() - deadline > 0) {
         int missing = toRight.isConnected() ? left() : right();
-        throw new CollectiveException(who() + ": rank " + missing + " (" + endpoints.get(missing)
+        throw new CollectiveException(who() + ": rank " + missing + " (" + endpoints.get(missing).address()
             + ") did not join generation " + generation + " within " + timeoutNs / 1_000_000 + " ms");
       }
       if (node.doWork() == 0) idle.idle();
@@ -292,11 +285,11 @@ public final class RingAllReduce implements AllReduce {
     String where = " for " + timeoutNs / 1_000_000 + " ms in all-reduce call " + call + " step " + step + linkState();
     if (recvFirst + received < recvEnd) {
       return new CollectiveException(who() + ": no data from rank " + left() + " (left neighbour, "
-          + endpoints.get(left()) + ")" + where + ", " + received + " of " + (recvEnd - recvFirst) + " floats received");
+          + endpoints.get(left()).address() + ")" + where + ", " + received + " of " + (recvEnd - recvFirst) + " floats received");
     }
     String why = lastSendResult == Publication.NOT_CONNECTED ? "it is gone"
         : lastSendResult == Publication.BACK_PRESSURED ? "it stopped reading" : "publication result " + lastSendResult;
-    return new CollectiveException(who() + ": rank " + right() + " (right neighbour, " + endpoints.get(right())
+    return new CollectiveException(who() + ": rank " + right() + " (right neighbour, " + endpoints.get(right()).address()
         + ") accepted no data" + where + " (" + why + ")");
   }
 

@@ -102,7 +102,7 @@ class AllReduceFailureTest {
     try (AeronNode node = AeronNode.start(udp, "taken");
         java.net.DatagramSocket squatter = new java.net.DatagramSocket(40711, java.net.InetAddress.getLoopbackAddress())) {
       CollectiveException e = assertThrows(CollectiveException.class,
-          () -> RingAllReduce.join(node, udp, 0, 0, RingEndpoints.local(udp, "", 2), 10));
+          () -> RingAllReduce.join(node, udp, 0, 0, Endpoint.local(udp, "", 2), 10));
       assertTrue(e.getMessage().contains("127.0.0.1:40711"), e.getMessage());
     }
   }
@@ -113,7 +113,7 @@ class AllReduceFailureTest {
     CollectiveConfig udp = Ranks.config(Map.of("channel", "udp", "udp-port-base", "40721",
         "threading-mode", threadingMode, "timeout", "5s"));
     int count = 4_000_000;
-    List<String> endpoints = RingEndpoints.local(udp, "", 2);
+    List<Endpoint> endpoints = Endpoint.local(udp, "", 2);
     // Without close() waiting for the driver to send, this failed in about 1 of 20 attempts here.
     for (int attempt = 0; attempt < 3; attempt++) {
       int generation = attempt;
@@ -138,7 +138,7 @@ class AllReduceFailureTest {
       List<RingAllReduce> ring = Ranks.joinRing(node, CFG, 5, 2, count);
       // A sender of generation 4 that never left: one chunk for call 1, step 0 of rank 0's segment.
       try (ExclusivePublication old = node.aeron().addExclusivePublication(
-          RingEndpoints.publicationChannel(CFG, RingEndpoints.IPC), RingEndpoints.streamId(CFG, 0))) {
+          RingChannels.publication(CFG, Endpoint.IPC), RingChannels.streamId(CFG, 0))) {
         UnsafeBuffer chunk = new UnsafeBuffer(new byte[ChunkHeader.LENGTH + 10 * Float.BYTES]);
         chunk.putInt(ChunkHeader.GENERATION, 4);
         chunk.putInt(ChunkHeader.CALL, 1);
@@ -159,7 +159,7 @@ class AllReduceFailureTest {
     CollectiveConfig cfg = config(channel, TIMEOUT_MS + "ms");
     try (CollectiveNode node = CollectiveNode.start(cfg, "lonely")) {
       CollectiveException e = assertThrows(CollectiveException.class,
-          () -> node.join(0, 0, RingEndpoints.local(node, 2), 10));
+          () -> node.join(0, 0, Endpoint.local(node, 2), 10));
       assertTrue(e.getMessage().contains("rank 1") && e.getMessage().contains("did not join"), e.getMessage());
     }
   }
