@@ -17,14 +17,16 @@ public final class CollectiveNode implements AutoCloseable {
   private static final System.Logger LOG = System.getLogger(CollectiveNode.class.getName());
 
   private final CollectiveConfig cfg;
+  private final WireFormat wire;
   private final String name;
   private AeronNode aeron; // null for channel = memory; guarded by this (replaced by liveAeron)
   private int aeronRestarts; // guarded by this
   private final NodeToken token; // null unless udp with same-host = shm
   private final Rendezvous.Groups groups = new Rendezvous.Groups();
 
-  private CollectiveNode(CollectiveConfig cfg, String name, AeronNode aeron, NodeToken token) {
+  private CollectiveNode(CollectiveConfig cfg, WireFormat wire, String name, AeronNode aeron, NodeToken token) {
     this.cfg = cfg;
+    this.wire = wire;
     this.name = name;
     this.aeron = aeron;
     this.token = token;
@@ -36,12 +38,17 @@ public final class CollectiveNode implements AutoCloseable {
    * that no longer run).
    */
   public static CollectiveNode start(CollectiveConfig cfg, String nodeName) {
-    if (cfg.channel() == Channel.MEMORY) return new CollectiveNode(cfg, nodeName, null, null);
+    return start(cfg, WireFormat.FP32, nodeName);
+  }
+
+  /** As {@link #start(CollectiveConfig, String)}, with rings (udp and ipc) that send in {@code wire}'s format. */
+  public static CollectiveNode start(CollectiveConfig cfg, WireFormat wire, String nodeName) {
+    if (cfg.channel() == Channel.MEMORY) return new CollectiveNode(cfg, wire, nodeName, null, null);
     AeronNode aeron = AeronNode.start(cfg, nodeName);
-    if (cfg.channel() != Channel.UDP || cfg.sameHost() != SameHost.SHM) return new CollectiveNode(cfg, nodeName, aeron, null);
+    if (cfg.channel() != Channel.UDP || cfg.sameHost() != SameHost.SHM) return new CollectiveNode(cfg, wire, nodeName, aeron, null);
     try {
       ShmFiles.deleteThoseOfDeadProcesses(ShmFiles.base(cfg), MappedGroup.PREFIX);
-      return new CollectiveNode(cfg, nodeName, aeron, NodeToken.create(ShmFiles.base(cfg)));
+      return new CollectiveNode(cfg, wire, nodeName, aeron, NodeToken.create(ShmFiles.base(cfg)));
     } catch (RuntimeException e) {
       aeron.close();
       throw e;
@@ -76,9 +83,9 @@ public final class CollectiveNode implements AutoCloseable {
     }
     AeronNode aeron = liveAeron(endpoints);
     if (plan instanceof AllReducePlan.Hierarchical h) {
-      return HierarchicalAllReduce.join(aeron, cfg, generation, rank, endpoints, h.hosts(), maxFloats);
+      return HierarchicalAllReduce.join(aeron, cfg, wire, generation, rank, endpoints, h.hosts(), maxFloats);
     }
-    return RingAllReduce.join(aeron, cfg, generation, rank, ((AllReducePlan.Ring) plan).endpoints(), maxFloats);
+    return RingAllReduce.join(aeron, cfg, wire, generation, rank, ((AllReducePlan.Ring) plan).endpoints(), maxFloats);
   }
 
   /**

@@ -58,14 +58,15 @@ public final class HierarchicalAllReduce implements AllReduce {
   /**
    * Joins generation {@code generation} as {@code rank}: the mapped group of this rank's host
    * (named by its leader's token, so the groups of different hosts never share a file), then, as
-   * a leader, the leaders' ring over {@code aeron}; returns once every rank of every host has joined.
+   * a leader, the leaders' ring over {@code aeron} in {@code wire}'s format; returns once every rank
+   * of every host has joined.
    *
    * @param endpoints every rank's udp endpoint, each naming its node's token file
    * @param hosts each host's global ranks, in rank order (AllReducePlan.Hierarchical)
    * @throws IllegalStateException when a rank of this host names a token file that is not valid
    *     here: the host's ranks cannot share memory, and the join cannot succeed
    */
-  static HierarchicalAllReduce join(AeronNode aeron, CollectiveConfig cfg, int generation, int rank,
+  static HierarchicalAllReduce join(AeronNode aeron, CollectiveConfig cfg, WireFormat wire, int generation, int rank,
       List<Endpoint> endpoints, List<List<Integer>> hosts, int maxFloats) {
     int n = endpoints.size();
     if (rank < 0 || rank >= n) throw new IllegalArgumentException("rank " + rank + " not in [0, " + n + ")");
@@ -93,7 +94,7 @@ public final class HierarchicalAllReduce implements AllReduce {
     if (local == 0) {
       List<Endpoint> ring = Arrays.stream(leaderRanks).mapToObj(endpoints::get).toList();
       try {
-        leaders = RingAllReduce.join(aeron, cfg, generation, indexOf(leaderRanks, rank), ring, maxFloats);
+        leaders = RingAllReduce.join(aeron, cfg, wire, generation, indexOf(leaderRanks, rank), ring, maxFloats);
       } catch (RuntimeException e) {
         host.breakForFailureOutside(); // the host's ranks wait for the ring: they fail at once
         host.close();

@@ -84,6 +84,72 @@ class AllReduceTest {
     }
   }
 
+  /**
+   * bf16 chunks: every rank ends with the same bits, each a bf16 value, within bf16's rounding of
+   * the float64 reference; with two ranks exactly the bits of the ring's order (the owner's float32
+   * value plus the peer's widened bf16, rounded once).
+   */
+  @ParameterizedTest
+  @CsvSource({"ipc,2", "ipc,3", "ipc,4", "udp,2", "udp,3"})
+  void bf16ChunksGiveEveryRankTheSameBf16ValuesNearTheReference(String transport, int n) throws Exception {
+    CollectiveConfig cfg = Ranks.config(Ranks.transport(transport, Map.of("mtu", "4096", "term-length", "65536",
+        "timeout", "20s", "udp-port-base", "40651")));
+    try (CollectiveNode node = CollectiveNode.start(cfg, WireFormat.BF16, "bf16-" + transport)) {
+      List<AllReduce> group = Ranks.joinAll(node, 0, n, MAX_FLOATS);
+      try {
+        for (int count : List.of(1, 3, 1021, MAX_FLOATS)) {
+          for (ReduceOp op : ReduceOp.values()) checkBf16(group, count, op, 31L * count + op.ordinal());
+        }
+      } finally {
+        group.forEach(AllReduce::close);
+      }
+    }
+  }
+
+  private static void checkBf16(List<AllReduce> group, int count, ReduceOp op, long seed) throws Exception {
+    int n = group.size();
+    float[][] inputs = new float[n][count];
+    Random random = new Random(seed);
+    for (float[] in : inputs) for (int i = 0; i < count; i++) in[i] = (float) random.nextGaussian();
+    List<float[]> outputs = Ranks.onEach(n, rank -> {
+      ByteBuffer buffer = Ranks.floats(inputs[rank]);
+      group.get(rank).allReduce(buffer, count, op);
+      return Ranks.read(buffer, count);
+    });
+    float unit = 0x1p-8f; // bf16's unit roundoff: each rounding of a partial result errs by at most this, relatively
+    for (int i = 0; i < count; i++) {
+      float got = outputs.get(0)[i];
+      String at = "bf16 " + op + " n=" + n + " count=" + count + " [" + i + "]";
+      assertEquals(0, Float.floatToRawIntBits(got) & 0xffff, at + ": " + got + " is not a bf16 value");
+      double sum = 0;
+      double abs = 0;
+      float max = Float.NEGATIVE_INFINITY;
+      for (float[] in : inputs) {
+        sum += in[i];
+        abs += Math.abs(in[i]);
+        max = Math.max(max, in[i]);
+      }
+      switch (op) {
+        case MAX -> assertEquals(max, got, unit * Math.abs(max), at);
+        case SUM -> assertEquals(sum, got, n * unit * abs + 1e-6, at);
+        case AVG -> assertEquals(sum / n, got, (n * unit * abs + 1e-6) / n, at);
+      }
+      if (n == 2 && op != ReduceOp.MAX) {
+        float a = inputs[0][i];
+        float b = inputs[1][i];
+        float divisor = op == ReduceOp.AVG ? 2 : 1;
+        float ownedBy0 = bf16((a + bf16(b)) / divisor); // the element is in rank 0's reduced segment
+        float ownedBy1 = bf16((b + bf16(a)) / divisor);
+        assertTrue(got == ownedBy0 || got == ownedBy1, at + ": " + got + " is neither " + ownedBy0 + " nor " + ownedBy1);
+      }
+    }
+    for (int r = 1; r < n; r++) assertArrayEquals(outputs.get(0), outputs.get(r), "bf16 " + op + " rank " + r + " differs");
+  }
+
+  private static float bf16(float x) {
+    return Float.intBitsToFloat(WireFormat.toBf16(Float.floatToRawIntBits(x)) << 16);
+  }
+
   /** All ranks reduce random data; each result equals the float64 reference and all are bit-identical. */
   static void check(List<? extends AllReduce> group, int count, ReduceOp op, long seed) throws Exception {
     int n = group.size();
@@ -116,10 +182,10 @@ class AllReduceTest {
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {"memory", "ipc", "mapped"})
-  void repeatedCallsAllocateNothing(String channel) throws Exception {
+  @CsvSource({"memory,FP32", "ipc,FP32", "ipc,BF16", "mapped,FP32"})
+  void repeatedCallsAllocateNothing(String channel, WireFormat wire) throws Exception {
     CollectiveConfig cfg = config(channel);
-    try (CollectiveNode node = CollectiveNode.start(cfg, "alloc-" + channel)) {
+    try (CollectiveNode node = CollectiveNode.start(cfg, wire, "alloc-" + channel)) {
       List<AllReduce> group = Ranks.joinAll(node, 0, 2, 50_000);
       try {
         for (long bytes : Ranks.allocatedPerRank(group, 50_000)) {

@@ -85,10 +85,10 @@ final class Ranks {
     return onEach(n, rank -> node.join(generation, rank, endpoints, maxFloats));
   }
 
-  static List<RingAllReduce> joinRing(AeronNode node, CollectiveConfig cfg, int generation, int n, int maxFloats)
-      throws Exception {
+  static List<RingAllReduce> joinRing(AeronNode node, CollectiveConfig cfg, WireFormat wire, int generation, int n,
+      int maxFloats) throws Exception {
     List<Endpoint> endpoints = Endpoint.local(cfg, "", n);
-    return onEach(n, rank -> RingAllReduce.join(node, cfg, generation, rank, endpoints, maxFloats));
+    return onEach(n, rank -> RingAllReduce.join(node, cfg, wire, generation, rank, endpoints, maxFloats));
   }
 
   /**
