@@ -46,6 +46,7 @@ public final class RingAllReduce implements AllReduce {
 
   private final AeronNode node;
   private final WireFormat wire;
+  private final WireFormat.Codec codec;
   private final int generation;
   private final int rank;
   private final int worldSize;
@@ -89,7 +90,8 @@ public final class RingAllReduce implements AllReduce {
     this.timeoutNs = cfg.timeout().toNanos();
     this.toRight = toRight;
     this.fromLeft = fromLeft;
-    this.chunkFloats = toRight == null ? 0 : (toRight.maxPayloadLength() - LENGTH) / wire.bytes;
+    this.chunkFloats = toRight == null ? 0 : wire.maxValues(toRight.maxPayloadLength() - LENGTH);
+    this.codec = wire.codec(chunkFloats);
   }
 
   /**
@@ -154,10 +156,10 @@ public final class RingAllReduce implements AllReduce {
       for (int s = 0; s < n - 1; s++) { // reduce-scatter: afterwards this rank owns segment rank+1
         runStep(s, rank - s, rank - s - 1, true);
       }
-      int first = start(rank + 1, 0);
-      long owned = data.addressOffset() + (long) first * Float.BYTES;
-      if (op == ReduceOp.AVG) ReduceOp.divide(owned, (start(rank + 1, 1) - first) * Float.BYTES, n);
-      wire.round(owned, start(rank + 1, 1) - first); // what the all-gather sends: every rank gets these bits
+      if (op == ReduceOp.AVG) {
+        int first = start(rank + 1, 0);
+        ReduceOp.divide(data.addressOffset() + (long) first * Float.BYTES, (start(rank + 1, 1) - first) * Float.BYTES, n);
+      }
       for (int s = 0; s < n - 1; s++) { // all-gather: pass the owned segments on around the ring
         runStep(n - 1 + s, rank + 1 - s, rank - s, false);
       }
@@ -222,7 +224,7 @@ public final class RingAllReduce implements AllReduce {
     int chunks = 0;
     while (sendNext < sendEnd && chunks < CHUNKS_PER_TURN) {
       int floats = Math.min(chunkFloats, sendEnd - sendNext);
-      long result = toRight.tryClaim(LENGTH + floats * wire.bytes, claim);
+      long result = toRight.tryClaim(LENGTH + wire.payloadBytes(floats), claim);
       if (result < 0) {
         lastSendResult = result;
         break;
@@ -234,7 +236,12 @@ public final class RingAllReduce implements AllReduce {
       log.putShort(at + STEP, (short) step);
       log.putShort(at + FORMAT, (short) wire.ordinal());
       log.putInt(at + FIRST, sendNext);
-      wire.encode(data.addressOffset() + (long) sendNext * Float.BYTES, log.addressOffset() + at + LENGTH, floats);
+      long from = data.addressOffset() + (long) sendNext * Float.BYTES;
+      if (step == worldSize - 1) { // all-gather step 0 sends this rank's reduced segment: what it sends, it keeps
+        codec.encodeAndRound(from, log.addressOffset() + at + LENGTH, floats);
+      } else {
+        codec.encode(from, log.addressOffset() + at + LENGTH, floats);
+      }
       claim.commit();
       sendNext += floats;
       chunks++;
@@ -257,8 +264,8 @@ public final class RingAllReduce implements AllReduce {
       return Action.ABORT;
     }
     int first = log.getInt(offset + FIRST);
-    int floats = (length - LENGTH) / wire.bytes;
-    if (first != recvFirst + received || first + floats > recvEnd) {
+    int floats = wire.values(length - LENGTH, recvEnd - first);
+    if (first != recvFirst + received || wire.payloadBytes(floats) != length - LENGTH) {
       badChunk = who() + ": chunk [" + first + ", +" + floats + ") from rank " + left() + " does not continue segment ["
           + recvFirst + ", " + recvEnd + ") at " + (recvFirst + received);
       return Action.ABORT;
@@ -267,9 +274,9 @@ public final class RingAllReduce implements AllReduce {
     long from = log.addressOffset() + offset + LENGTH;
     long to = data.addressOffset() + (long) first * Float.BYTES;
     if (combining) {
-      wire.combine(op, from, to, floats);
+      codec.combine(op, from, to, floats);
     } else {
-      wire.decode(from, to, floats);
+      codec.decode(from, to, floats);
     }
     received += floats;
     return recvFirst + received == recvEnd ? Action.BREAK : Action.CONTINUE;

@@ -147,7 +147,7 @@ class AllReduceTest {
   }
 
   private static float bf16(float x) {
-    return Float.intBitsToFloat(WireFormat.toBf16(Float.floatToRawIntBits(x)) << 16);
+    return WireFormatTest.bf16(x);
   }
 
   /** All ranks reduce random data; each result equals the float64 reference and all are bit-identical. */
