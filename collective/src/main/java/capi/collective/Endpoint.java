@@ -23,11 +23,6 @@ public sealed interface Endpoint permits Endpoint.Memory, Endpoint.Ipc, Endpoint
     public String address() {
       return "memory";
     }
-
-    @Override
-    public String toString() {
-      return address();
-    }
   }
 
   /** The rank uses its node's media driver: a ring over Aeron IPC, among ranks of one node. */
@@ -35,11 +30,6 @@ public sealed interface Endpoint permits Endpoint.Memory, Endpoint.Ipc, Endpoint
     @Override
     public String address() {
       return "aeron:ipc";
-    }
-
-    @Override
-    public String toString() {
-      return address();
     }
   }
 

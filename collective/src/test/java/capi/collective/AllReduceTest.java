@@ -84,11 +84,7 @@ class AllReduceTest {
     }
   }
 
-  /**
-   * bf16 chunks: every rank ends with the same bits, each a bf16 value, within bf16's rounding of
-   * the float64 reference; with two ranks exactly the bits of the ring's order (the owner's float32
-   * value plus the peer's widened bf16, rounded once).
-   */
+  /** bf16 chunks over ipc and udp rings (check's bf16 case). */
   @ParameterizedTest
   @CsvSource({"ipc,2", "ipc,3", "ipc,4", "udp,2", "udp,3"})
   void bf16ChunksGiveEveryRankTheSameBf16ValuesNearTheReference(String transport, int n) throws Exception {
@@ -98,7 +94,7 @@ class AllReduceTest {
       List<AllReduce> group = Ranks.joinAll(node, 0, n, MAX_FLOATS);
       try {
         for (int count : List.of(1, 3, 1021, MAX_FLOATS)) {
-          for (ReduceOp op : ReduceOp.values()) checkBf16(group, count, op, 31L * count + op.ordinal());
+          for (ReduceOp op : ReduceOp.values()) check(group, count, op, 31L * count + op.ordinal(), WireFormat.BF16);
         }
       } finally {
         group.forEach(AllReduce::close);
@@ -106,52 +102,18 @@ class AllReduceTest {
     }
   }
 
-  private static void checkBf16(List<AllReduce> group, int count, ReduceOp op, long seed) throws Exception {
-    int n = group.size();
-    float[][] inputs = new float[n][count];
-    Random random = new Random(seed);
-    for (float[] in : inputs) for (int i = 0; i < count; i++) in[i] = (float) random.nextGaussian();
-    List<float[]> outputs = Ranks.onEach(n, rank -> {
-      ByteBuffer buffer = Ranks.floats(inputs[rank]);
-      group.get(rank).allReduce(buffer, count, op);
-      return Ranks.read(buffer, count);
-    });
-    float unit = 0x1p-8f; // bf16's unit roundoff: each rounding of a partial result errs by at most this, relatively
-    for (int i = 0; i < count; i++) {
-      float got = outputs.get(0)[i];
-      String at = "bf16 " + op + " n=" + n + " count=" + count + " [" + i + "]";
-      assertEquals(0, Float.floatToRawIntBits(got) & 0xffff, at + ": " + got + " is not a bf16 value");
-      double sum = 0;
-      double abs = 0;
-      float max = Float.NEGATIVE_INFINITY;
-      for (float[] in : inputs) {
-        sum += in[i];
-        abs += Math.abs(in[i]);
-        max = Math.max(max, in[i]);
-      }
-      switch (op) {
-        case MAX -> assertEquals(max, got, unit * Math.abs(max), at);
-        case SUM -> assertEquals(sum, got, n * unit * abs + 1e-6, at);
-        case AVG -> assertEquals(sum / n, got, (n * unit * abs + 1e-6) / n, at);
-      }
-      if (n == 2 && op != ReduceOp.MAX) {
-        float a = inputs[0][i];
-        float b = inputs[1][i];
-        float divisor = op == ReduceOp.AVG ? 2 : 1;
-        float ownedBy0 = bf16((a + bf16(b)) / divisor); // the element is in rank 0's reduced segment
-        float ownedBy1 = bf16((b + bf16(a)) / divisor);
-        assertTrue(got == ownedBy0 || got == ownedBy1, at + ": " + got + " is neither " + ownedBy0 + " nor " + ownedBy1);
-      }
-    }
-    for (int r = 1; r < n; r++) assertArrayEquals(outputs.get(0), outputs.get(r), "bf16 " + op + " rank " + r + " differs");
-  }
-
-  private static float bf16(float x) {
-    return WireFormatTest.bf16(x);
-  }
-
   /** All ranks reduce random data; each result equals the float64 reference and all are bit-identical. */
   static void check(List<? extends AllReduce> group, int count, ReduceOp op, long seed) throws Exception {
+    check(group, count, op, seed, WireFormat.FP32);
+  }
+
+  /**
+   * As {@link #check(List, int, ReduceOp, long)}, within what {@code wire} loses: with bf16 each
+   * rounding of a partial result errs by at most 2^-8 relatively (at most n of them), and every
+   * result is a bf16 value; with two ranks exactly the ring's bits (the owner's float32 value plus
+   * the peer's widened bf16, divided for AVG, rounded once).
+   */
+  static void check(List<? extends AllReduce> group, int count, ReduceOp op, long seed, WireFormat wire) throws Exception {
     int n = group.size();
     float[][] inputs = new float[n][count];
     Random random = new Random(seed);
@@ -161,6 +123,9 @@ class AllReduceTest {
       group.get(rank).allReduce(buffer, count, op);
       return Ranks.read(buffer, count);
     });
+    boolean bf16 = wire == WireFormat.BF16;
+    double relative = bf16 ? n * 0x1p-8 : 1e-6;
+    double absolute = bf16 ? 1e-6 : 1e-7;
     for (int i = 0; i < count; i++) {
       double sum = 0;
       double abs = 0;
@@ -171,14 +136,23 @@ class AllReduceTest {
         max = Math.max(max, in[i]);
       }
       float got = outputs.get(0)[i];
-      String at = op + " n=" + n + " count=" + count + " [" + i + "]";
+      String at = wire + " " + op + " n=" + n + " count=" + count + " [" + i + "]";
       switch (op) {
-        case MAX -> assertEquals(max, got, 0f, at);
-        case SUM -> assertEquals(sum, got, 1e-6 * abs + 1e-7, at);
-        case AVG -> assertEquals(sum / n, got, (1e-6 * abs + 1e-7) / n, at);
+        case MAX -> assertEquals(max, got, bf16 ? 0x1p-8f * Math.abs(max) : 0f, at);
+        case SUM -> assertEquals(sum, got, relative * abs + absolute, at);
+        case AVG -> assertEquals(sum / n, got, (relative * abs + absolute) / n, at);
+      }
+      if (bf16) {
+        assertEquals(0, Float.floatToRawIntBits(got) & 0xffff, at + ": " + got + " is not a bf16 value");
+        if (n == 2 && op != ReduceOp.MAX) {
+          float divisor = op == ReduceOp.AVG ? 2 : 1;
+          float ownedBy0 = WireFormatTest.bf16((inputs[0][i] + WireFormatTest.bf16(inputs[1][i])) / divisor);
+          float ownedBy1 = WireFormatTest.bf16((inputs[1][i] + WireFormatTest.bf16(inputs[0][i])) / divisor);
+          assertTrue(got == ownedBy0 || got == ownedBy1, at + ": " + got + " is neither " + ownedBy0 + " nor " + ownedBy1);
+        }
       }
     }
-    for (int r = 1; r < n; r++) assertArrayEquals(outputs.get(0), outputs.get(r), op + " rank " + r + " differs");
+    for (int r = 1; r < n; r++) assertArrayEquals(outputs.get(0), outputs.get(r), wire + " " + op + " rank " + r + " differs");
   }
 
   @ParameterizedTest
