@@ -141,7 +141,7 @@ final class AllReduceBench {
       String tokens = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8)).readLine();
       List<Endpoint> endpoints = endpoints(cfg, hosts, Arrays.asList(tokens.split(" ")));
       try (AllReduce ring = node.join(0, rank, endpoints, maxFloats(sizes))) {
-        timeRank(ring, sizes, steps);
+        timeRank(ring, sizes, steps, null);
       }
     }
     System.exit(0);
@@ -166,7 +166,7 @@ final class AllReduceBench {
         int rank = r;
         ranks.add(pool.submit(() -> {
           try (AllReduce ring = node.join(0, rank, endpoints, maxFloats(sizes))) {
-            return timeRank(ring, sizes, steps);
+            return timeRank(ring, sizes, steps, null);
           }
         }));
       }
@@ -205,7 +205,7 @@ final class AllReduceBench {
           p.getOutputStream().flush();
         }
         try (AllReduce ring = node.join(0, 0, endpoints(cfg, hosts, tokens), maxFloats(sizes))) {
-          times = timeRank(ring, sizes, steps);
+          times = timeRank(ring, sizes, steps, null);
           String transport = ring instanceof HierarchicalAllReduce ? "hierarchical, " + hosts + " hosts"
               : ring instanceof MappedAllReduce ? "mapped" : "udp";
           report(transport + ", 1 JVM per rank", workers, sizes, times);
@@ -265,14 +265,10 @@ final class AllReduceBench {
     CollectiveConfig cfg = collective(options, channel(options, Channel.UDP).sameHost(SameHost.RING).udpHost(hosts.get(rank)));
     List<Endpoint> endpoints = new ArrayList<>();
     for (int r = 0; r < n; r++) endpoints.add(Endpoint.of(cfg, hosts.get(r), "", r));
-    com.sun.management.OperatingSystemMXBean os =
-        (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
     try (CollectiveNode node = CollectiveNode.start(cfg, wire, "bench-rank-" + rank);
         AllReduce ring = node.join(0, rank, endpoints, maxFloats(sizes))) {
-      long cpuBefore = os.getProcessCpuTime();
-      double[] times = timeRank(ring, sizes, steps);
-      long calls = Arrays.stream(sizes).map(size -> WARMUP + calls(size, steps)).sum();
-      double cpuPerCall = (os.getProcessCpuTime() - cpuBefore) / 1e9 / calls;
+      double[] cpu = new double[sizes.length];
+      double[] times = timeRank(ring, sizes, steps, cpu);
       report("udp ring between hosts, rank " + rank, n, sizes, times);
       int last = sizes.length - 1;
       System.out.printf(Locale.ROOT,
@@ -280,7 +276,7 @@ final class AllReduceBench {
               + "\"workers\":%d,\"bytes\":%d,\"wire\":\"%s\",\"mtu\":%d,\"link_mtu\":%d,\"busbw_bytes_per_s\":%.0f,"
               + "\"seconds\":%.6f,\"process_cpu_seconds_per_call\":%.6f}%n",
           String.join(",", hosts), rank, n, sizes[last], wire.name().toLowerCase(Locale.ROOT), cfg.mtu(),
-          linkMtu(hosts.get(rank)), busbw(n, sizes[last], times[last]), times[last], cpuPerCall);
+          linkMtu(hosts.get(rank)), busbw(n, sizes[last], times[last]), times[last], cpu[last]);
     }
     return Main.EXIT_OK;
   }
@@ -300,17 +296,25 @@ final class AllReduceBench {
     return null;
   }
 
-  /** One rank's loop: per size, warm-up calls then timed calls of SUM (steps, 0 = about 512 MiB, at least 3); seconds per call. */
-  private static double[] timeRank(AllReduce ring, long[] sizes, int steps) {
+  /**
+   * One rank's loop: per size, warm-up calls then timed calls of SUM (steps, 0 = about 512 MiB, at
+   * least 3); seconds per call, and (when {@code cpuSecondsPerCall} is not null) the CPU time this
+   * process spent per timed call.
+   */
+  private static double[] timeRank(AllReduce ring, long[] sizes, int steps, double[] cpuSecondsPerCall) {
+    com.sun.management.OperatingSystemMXBean os =
+        (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
     ByteBuffer buffer = ByteBuffer.allocateDirect(maxFloats(sizes) * Float.BYTES).order(ByteOrder.nativeOrder());
     double[] seconds = new double[sizes.length];
     for (int i = 0; i < sizes.length; i++) {
       int count = (int) (sizes[i] / Float.BYTES);
       for (int w = 0; w < WARMUP; w++) ring.allReduce(buffer, count, ReduceOp.SUM);
       long start = System.nanoTime();
+      long cpuStart = os.getProcessCpuTime();
       int calls = calls(sizes[i], steps);
       for (int s = 0; s < calls; s++) ring.allReduce(buffer, count, ReduceOp.SUM);
       seconds[i] = (System.nanoTime() - start) / 1e9 / calls;
+      if (cpuSecondsPerCall != null) cpuSecondsPerCall[i] = (os.getProcessCpuTime() - cpuStart) / 1e9 / calls;
     }
     return seconds;
   }
