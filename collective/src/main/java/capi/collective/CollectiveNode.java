@@ -38,10 +38,10 @@ public final class CollectiveNode implements AutoCloseable {
    * that no longer run).
    */
   public static CollectiveNode start(CollectiveConfig cfg, String nodeName) {
-    return start(cfg, WireFormat.FP32, nodeName);
+    return start(cfg, WireFormat.valueOf(cfg.wireFormat().name()), nodeName);
   }
 
-  /** As {@link #start(CollectiveConfig, String)}, with rings (udp and ipc) that send in {@code wire}'s format. */
+  /** As {@link #start(CollectiveConfig, String)}, with rings (udp and ipc) that send in {@code wire}'s format (not the configured one). */
   public static CollectiveNode start(CollectiveConfig cfg, WireFormat wire, String nodeName) {
     if (cfg.channel() == Channel.MEMORY) return new CollectiveNode(cfg, wire, nodeName, null, null);
     AeronNode aeron = AeronNode.start(cfg, nodeName);
