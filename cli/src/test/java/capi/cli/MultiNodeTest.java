@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.net.ServerSocket;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -28,14 +27,11 @@ import org.junit.jupiter.params.provider.ValueSource;
  */
 class MultiNodeTest {
   @TempDir Path tmp;
-  private final List<Process> started = new ArrayList<>();
+  private CapiProcesses nodes;
 
   @AfterEach
   void stopWhatWeStarted() throws InterruptedException {
-    for (Process p : started) {
-      p.destroyForcibly();
-      p.waitFor(30, TimeUnit.SECONDS);
-    }
+    if (nodes != null) nodes.close();
   }
 
   private static int freePort() throws IOException {
@@ -45,27 +41,14 @@ class MultiNodeTest {
   }
 
   /** A `capi node` JVM of a two-node cluster whose seed node listens on {@code seedPort}. */
-  private Process node(String name, int port, int seedPort, Path runDir, String... extra) throws IOException {
-    List<String> cmd = new ArrayList<>(List.of(
-        ProcessHandle.current().info().command().orElse("java"),
-        "--add-opens", "java.base/sun.nio.ch=ALL-UNNAMED", "--add-opens", "java.base/java.nio=ALL-UNNAMED",
-        "-Xmx1g", "-cp", System.getProperty("java.class.path"), Main.class.getName(), "node",
-        "--seed-nodes", "127.0.0.1:" + seedPort, "--port", Integer.toString(port), "--run-dir", runDir.toString(),
-        d("cluster.min-nodes", "2"),
-        d("collective.udp-port-base", 41000 + (int) (ProcessHandle.current().pid() % 1000) * 8),
-        // A ring rank times out 5 s after its peer's last datagram; by then the failure detector (2 s
-        // pause) has marked the peer's node unreachable, and downing (3 s after that) is yet to come.
-        d("collective.timeout", "5s"),
-        d("cluster.pekko.cluster.failure-detector.acceptable-heartbeat-pause", "2s"),
-        d("cluster.pekko.cluster.split-brain-resolver.stable-after", "3s")));
-    cmd.addAll(SmallRuns.small());
-    cmd.addAll(List.of(extra));
-    ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
-        .redirectOutput(tmp.resolve(name + ".log").toFile());
-    pb.environment().put("OMP_WAIT_POLICY", "PASSIVE");
-    Process p = pb.start();
-    started.add(p);
-    return p;
+  private Process node(String name, int port, int seedPort, Path runDir, String... extra) {
+    if (nodes == null) nodes = new CapiProcesses(tmp);
+    List<String> args = new ArrayList<>(List.of("node", "--seed-nodes", "127.0.0.1:" + seedPort,
+        "--port", Integer.toString(port), "--run-dir", runDir.toString(), d("cluster.min-nodes", "2")));
+    args.addAll(SmallRuns.quickCluster());
+    args.addAll(SmallRuns.small());
+    args.addAll(List.of(extra));
+    return nodes.start(name, args);
   }
 
   @ParameterizedTest
@@ -88,7 +71,7 @@ class MultiNodeTest {
     }
     b.destroyForcibly(); // SIGKILL: no goodbye to the cluster
     assertTrue(a.waitFor(4, TimeUnit.MINUTES), "the surviving node did not finish");
-    String log = Files.readString(tmp.resolve("a.log"));
+    String log = nodes.output("a");
     assertEquals(0, a.exitValue(), log);
     assertTrue(log.contains("\"event\":\"done\",\"steps\":16"), log);
     assertTrue(log.contains("recovering"), log);
@@ -123,7 +106,7 @@ class MultiNodeTest {
     Thread.sleep(1500);
     Process b = node("b", freePort(), seedPort, run, append(options, d("collective.udp-host", "127.0.0.2")));
     assertTrue(a.waitFor(4, TimeUnit.MINUTES), "the run did not finish; see " + tmp);
-    String log = Files.readString(tmp.resolve("a.log"));
+    String log = nodes.output("a");
     assertEquals(0, a.exitValue(), log);
     assertTrue(b.waitFor(1, TimeUnit.MINUTES), "node b did not end after the run");
     assertTrue(log.contains("rank 0 of 4 joined generation") && log.contains("(HierarchicalAllReduce)"), log);
