@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -12,21 +13,48 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
+import org.junit.jupiter.api.extension.AfterEachCallback;
+import org.junit.jupiter.api.extension.BeforeEachCallback;
+import org.junit.jupiter.api.extension.ExtensionContext;
 
 /**
- * The `capi` JVMs of a test (nodes of a cluster, mostly): each started from this JVM's classpath
- * with its output in {@code <dir>/<name>.log}, optionally behind a command prefix (ip netns exec
- * NS) and with extra environment (a launcher's variables); all killed by {@link #close}, by pid.
+ * The `capi` JVMs of a test (nodes of a cluster, mostly), a JUnit extension: each started from
+ * this JVM's classpath with its output in {@code <name>.log}, optionally behind a command prefix
+ * (ip netns exec NS) and with extra environment (a launcher's variables); after each test all are
+ * killed (SIGKILL, by pid) and their logs deleted, unless the system property capi.test.logs names
+ * a directory to keep them in.
  */
-final class CapiProcesses implements AutoCloseable {
-  private final Path dir;
+final class CapiProcesses implements BeforeEachCallback, AfterEachCallback {
+  private Path dir;
   private final Map<String, Process> started = new LinkedHashMap<>();
 
-  /** Logs under {@code dir}, or under the system property capi.test.logs when set (kept after the test). */
-  CapiProcesses(Path dir) {
+  @Override
+  public void beforeEach(ExtensionContext context) throws IOException {
     String keep = System.getProperty("capi.test.logs", "");
-    try {
-      this.dir = keep.isEmpty() ? dir : Files.createDirectories(Path.of(keep));
+    dir = keep.isEmpty() ? Files.createTempDirectory("capi-nodes") : Files.createDirectories(Path.of(keep));
+  }
+
+  @Override
+  public void afterEach(ExtensionContext context) throws Exception {
+    stopAll();
+    if (System.getProperty("capi.test.logs", "").isEmpty()) {
+      try (var files = Files.walk(dir)) {
+        for (Path f : files.sorted(java.util.Comparator.reverseOrder()).toList()) Files.deleteIfExists(f);
+      }
+    }
+  }
+
+  /** SIGKILLs every process still running and waits for it (a test's @AfterEach may need them gone first). */
+  void stopAll() throws InterruptedException {
+    for (Process p : started.values()) p.destroyForcibly();
+    for (Process p : started.values()) p.waitFor(30, TimeUnit.SECONDS);
+    started.clear();
+  }
+
+  /** A port no process of this machine listens on now. */
+  static int freePort() {
+    try (ServerSocket s = new ServerSocket(0)) {
+      return s.getLocalPort();
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
@@ -88,12 +116,5 @@ final class CapiProcesses implements AutoCloseable {
           .append(") ====\n").append(out.substring(Math.max(0, out.length() - 4000)));
     }
     return b.toString();
-  }
-
-  /** SIGKILLs what is still running and waits for it. */
-  @Override
-  public void close() throws InterruptedException {
-    for (Process p : started.values()) p.destroyForcibly();
-    for (Process p : started.values()) p.waitFor(30, TimeUnit.SECONDS);
   }
 }

@@ -5,17 +5,14 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -26,20 +23,8 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class ClusterAdmissionTest {
   @TempDir Path tmp;
-  private CapiProcesses nodes;
+  @RegisterExtension final CapiProcesses nodes = new CapiProcesses();
 
-  @AfterEach
-  void stop() throws InterruptedException {
-    if (nodes != null) nodes.close();
-  }
-
-  private static int freePort() {
-    try (ServerSocket s = new ServerSocket(0)) {
-      return s.getLocalPort();
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
-  }
 
   private static void openssl(Path dir, String... args) throws Exception {
     List<String> cmd = new ArrayList<>(List.of("openssl"));
@@ -91,20 +76,19 @@ class ClusterAdmissionTest {
     for (String n : List.of("a", "b", "c")) nodeCert(certs, "run-ca", n);
     nodeCert(certs, "other-ca", "d");
 
-    nodes = new CapiProcesses(tmp);
     Path run = tmp.resolve("run");
-    int pa = freePort();
+    int pa = CapiProcesses.freePort();
     String seeds = "127.0.0.1:" + pa;
     Process a = nodes.start("a", node(pa, seeds, run, tls(certs, "run-ca", "a"), d("cluster.min-nodes", 2)));
     Thread.sleep(1500);
-    Process b = nodes.start("b", node(freePort(), seeds, run, tls(certs, "run-ca", "b"), d("cluster.min-nodes", 2)));
+    Process b = nodes.start("b", node(CapiProcesses.freePort(), seeds, run, tls(certs, "run-ca", "b"), d("cluster.min-nodes", 2)));
     nodes.await("steps of 2 workers over TLS", 180, () -> "2".equals(SmallRuns.lastMetric(run, "world_size")), a, b);
     assertTrue(nodes.output("a").contains("Artery tls-tcp"), nodes.output("a"));
 
     // c: the run's CA, another run; d: this run, a certificate of another CA. 12 is divisible by 3:
     // a third worker admitted would make the ring 3 wide.
-    Process c = nodes.start("c", node(freePort(), seeds, tmp.resolve("other-run"), tls(certs, "run-ca", "c")));
-    Process d = nodes.start("d", node(freePort(), seeds, run, tls(certs, "other-ca", "d")));
+    Process c = nodes.start("c", node(CapiProcesses.freePort(), seeds, tmp.resolve("other-run"), tls(certs, "run-ca", "c")));
+    Process d = nodes.start("d", node(CapiProcesses.freePort(), seeds, run, tls(certs, "other-ca", "d")));
     assertTrue(c.waitFor(90, TimeUnit.SECONDS), "the node of another run is still running: " + nodes.tails());
     assertTrue(d.waitFor(90, TimeUnit.SECONDS), "the node of another CA is still running: " + nodes.tails());
     assertEquals(1, c.exitValue(), nodes.output("c"));

@@ -4,16 +4,13 @@ import static capi.cli.SmallRuns.d;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.net.ServerSocket;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -23,20 +20,8 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class ClusterFailoverTest {
   @TempDir Path tmp;
-  private CapiProcesses nodes;
+  @RegisterExtension final CapiProcesses nodes = new CapiProcesses();
 
-  @AfterEach
-  void stop() throws InterruptedException {
-    if (nodes != null) nodes.close();
-  }
-
-  private static int freePort() {
-    try (ServerSocket s = new ServerSocket(0)) {
-      return s.getLocalPort();
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
-  }
 
   /** `capi node` arguments: one worker, a long run ended by the test, a checkpoint every 4 steps. */
   private static List<String> node(int port, String seeds, Path run, String... extra) {
@@ -46,6 +31,32 @@ class ClusterFailoverTest {
     a.addAll(SmallRuns.small());
     a.addAll(List.of(extra));
     return a;
+  }
+
+  /** The cluster ports of the nodes a, b, c, ... of a test. */
+  private int[] ports;
+
+  /**
+   * Nodes a, b, ... ({@code n}), each a seed node (a restarted node finds the cluster through any live
+   * one), starting with {@code n} nodes; a first, so that it forms the cluster and is the oldest
+   * node (the coordinator's).
+   */
+  private Process[] cluster(Path run, int n) throws InterruptedException {
+    ports = new int[n];
+    for (int i = 0; i < n; i++) ports[i] = CapiProcesses.freePort();
+    Process[] started = new Process[n];
+    for (int i = 0; i < n; i++) {
+      started[i] = nodes.start(String.valueOf((char) ('a' + i)), node(i, run));
+      if (i == 0) Thread.sleep(1500);
+    }
+    return started;
+  }
+
+  /** Node i of {@link #cluster}: its port, all nodes as seeds, min-nodes = the cluster's size. */
+  private List<String> node(int i, Path run) {
+    List<String> seeds = new ArrayList<>();
+    for (int p : ports) seeds.add("127.0.0.1:" + p);
+    return node(ports[i], String.join(",", seeds), run, d("cluster.min-nodes", ports.length));
   }
 
   /** The world size of the newest step logged, "" before any. */
@@ -61,14 +72,10 @@ class ClusterFailoverTest {
   @Test
   @Timeout(300)
   void theOldestOfTwoDiesTheSurvivorGoesOnAndTheRestartedNodeRejoins() throws Exception {
-    nodes = new CapiProcesses(tmp);
     Path run = tmp.resolve("run");
-    int pa = freePort();
-    int pb = freePort();
-    String seeds = "127.0.0.1:" + pa + ",127.0.0.1:" + pb;
-    Process a = nodes.start("a", node(pa, seeds, run, d("cluster.min-nodes", 2)));
-    Thread.sleep(1500); // a forms the cluster: it is the oldest (the coordinator's node) and the first seed
-    Process b = nodes.start("b", node(pb, seeds, run, d("cluster.min-nodes", 2)));
+    Process[] started = cluster(run, 2);
+    Process a = started[0];
+    Process b = started[1];
     nodes.await("6 steps of 2 workers", 180, () -> lastStep(run) >= 6 && "2".equals(lastWorld(run)), a, b);
 
     a.destroyForcibly(); // SIGKILL the oldest node and first seed
@@ -78,7 +85,7 @@ class ClusterFailoverTest {
     assertTrue(seconds < 60, "the survivor went on after " + seconds + " s");
     System.out.println("oldest of 2 killed: the survivor stepped " + seconds + " s later");
 
-    Process a2 = nodes.start("a2", node(pa, seeds, run, d("cluster.min-nodes", 2)));
+    Process a2 = nodes.start("a2", node(0, run));
     nodes.await("the restarted node back in the ring", 120, () -> "2".equals(lastWorld(run)), b, a2);
 
     b.destroy(); // SIGTERM the coordinator's node: checkpoint, final line, and the other node is stopped
@@ -95,16 +102,11 @@ class ClusterFailoverTest {
   @Test
   @Timeout(300)
   void theOldestOfThreeDiesAndTwoGoOnAlthoughMinNodesIsThree() throws Exception {
-    nodes = new CapiProcesses(tmp);
     Path run = tmp.resolve("run");
-    int pa = freePort();
-    int pb = freePort();
-    int pc = freePort();
-    String seeds = "127.0.0.1:" + pa + ",127.0.0.1:" + pb + ",127.0.0.1:" + pc;
-    Process a = nodes.start("a", node(pa, seeds, run, d("cluster.min-nodes", 3)));
-    Thread.sleep(1500);
-    Process b = nodes.start("b", node(pb, seeds, run, d("cluster.min-nodes", 3)));
-    Process c = nodes.start("c", node(pc, seeds, run, d("cluster.min-nodes", 3)));
+    Process[] started = cluster(run, 3);
+    Process a = started[0];
+    Process b = started[1];
+    Process c = started[2];
     // 16 is not divisible by 3: the ring of 3 nodes has 2 workers (the coordinator's node first) and the third waits.
     nodes.await("10 steps", 240, () -> lastStep(run) >= 10, a, b, c);
 
@@ -127,9 +129,8 @@ class ClusterFailoverTest {
   @Test
   @Timeout(120)
   void aNodeWaitingForPeersEndsAtOnceOnSigterm() throws Exception {
-    nodes = new CapiProcesses(tmp);
     Path run = tmp.resolve("run");
-    int pa = freePort();
+    int pa = CapiProcesses.freePort();
     Process a = nodes.start("a", node(pa, "127.0.0.1:" + pa, run, d("cluster.min-nodes", 2)));
     nodes.await("the node waiting for a peer", 90, () -> nodes.output("a").contains("waiting for 2 workers on 2 nodes"), a);
     a.destroy();

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import capi.config.CapiConfig;
 import capi.config.ClusterConfig;
+import capi.config.Overrides;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
@@ -48,7 +49,7 @@ class DeployFilesTest {
   @Test
   void kubernetesManifestsMatchTheBootstrapAndEachOther() throws Exception {
     Path k = deploy().resolve("kubernetes");
-    ClusterConfig defaults = CapiConfig.load(null, capi.config.Overrides.none()).cluster();
+    ClusterConfig defaults = CapiConfig.load(null, Overrides.none()).cluster();
     JsonNode job = kind(k.resolve("job.yaml"), "Job");
     JsonNode pod = job.path("spec").path("template");
     JsonNode service = kind(k.resolve("service.yaml"), "Service");
@@ -61,7 +62,7 @@ class DeployFilesTest {
     List<String> ports = new ArrayList<>();
     for (JsonNode p : container.path("ports")) ports.add(p.path("name").asText() + "=" + p.path("containerPort").asInt());
     assertEquals(List.of("cluster=" + ClusterConfig.DEFAULT_PORT, "management=" + defaults.bootstrap().managementPort(),
-        "metrics=" + CapiConfig.load(null, capi.config.Overrides.none()).monitoring().metricsPort()), ports);
+        "metrics=" + CapiConfig.load(null, Overrides.none()).monitoring().metricsPort()), ports);
     assertEquals(container.path("ports").get(2).path("containerPort").asText(),
         pod.path("metadata").path("annotations").path("prometheus.io/port").asText());
     assertEquals("true", pod.path("metadata").path("annotations").path("prometheus.io/scrape").asText());

@@ -5,17 +5,15 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.IOException;
-import java.net.ServerSocket;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -27,22 +25,11 @@ import org.junit.jupiter.params.provider.ValueSource;
  */
 class MultiNodeTest {
   @TempDir Path tmp;
-  private CapiProcesses nodes;
+  @RegisterExtension final CapiProcesses nodes = new CapiProcesses();
 
-  @AfterEach
-  void stopWhatWeStarted() throws InterruptedException {
-    if (nodes != null) nodes.close();
-  }
-
-  private static int freePort() throws IOException {
-    try (ServerSocket s = new ServerSocket(0)) {
-      return s.getLocalPort();
-    }
-  }
 
   /** A `capi node` JVM of a two-node cluster whose seed node listens on {@code seedPort}. */
   private Process node(String name, int port, int seedPort, Path runDir, String... extra) {
-    if (nodes == null) nodes = new CapiProcesses(tmp);
     List<String> args = new ArrayList<>(List.of("node", "--seed-nodes", "127.0.0.1:" + seedPort,
         "--port", Integer.toString(port), "--run-dir", runDir.toString(), d("cluster.min-nodes", "2")));
     args.addAll(SmallRuns.quickCluster());
@@ -56,12 +43,12 @@ class MultiNodeTest {
   @Timeout(420)
   void survivesTheLossOfANode(String sameHost) throws Exception {
     Path run = tmp.resolve("run");
-    int seedPort = freePort();
+    int seedPort = CapiProcesses.freePort();
     String[] options = {"--workers", "1", "--steps", "16", "--checkpoint-every", "4", "--batch-size", "8",
         d("collective.same-host", sameHost)};
     Process a = node("a", seedPort, seedPort, run, options);
     Thread.sleep(1500); // let the seed node form the cluster first: it becomes the oldest (the coordinator's)
-    Process b = node("b", freePort(), seedPort, run, options);
+    Process b = node("b", CapiProcesses.freePort(), seedPort, run, options);
 
     long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(4);
     while (SmallRuns.stepsLogged(run) < 6) {
@@ -99,12 +86,12 @@ class MultiNodeTest {
   @Timeout(300)
   void twoHostsWithTwoWorkersEachGoHierarchicalAndMatchOneWorker() throws Exception {
     Path run = tmp.resolve("hosts");
-    int seedPort = freePort();
+    int seedPort = CapiProcesses.freePort();
     String[] options = {"--workers", "2", "--steps", "4", "--checkpoint-every", "4", "--batch-size", "8",
         d("model.drop-path-rate", "0")};
     Process a = node("a", seedPort, seedPort, run, append(options, d("collective.udp-host", "127.0.0.1")));
     Thread.sleep(1500);
-    Process b = node("b", freePort(), seedPort, run, append(options, d("collective.udp-host", "127.0.0.2")));
+    Process b = node("b", CapiProcesses.freePort(), seedPort, run, append(options, d("collective.udp-host", "127.0.0.2")));
     assertTrue(a.waitFor(4, TimeUnit.MINUTES), "the run did not finish; see " + tmp);
     String log = nodes.output("a");
     assertEquals(0, a.exitValue(), log);

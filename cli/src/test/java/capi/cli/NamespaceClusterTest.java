@@ -19,6 +19,7 @@ import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -31,7 +32,7 @@ import org.junit.jupiter.api.io.TempDir;
 class NamespaceClusterTest {
   @TempDir Path tmp;
   private NetworkNamespaces hosts;
-  private CapiProcesses nodes;
+  @RegisterExtension final CapiProcesses nodes = new CapiProcesses();
 
   @BeforeEach
   void needNamespaces() {
@@ -40,7 +41,7 @@ class NamespaceClusterTest {
 
   @AfterEach
   void cleanUp() throws InterruptedException {
-    if (nodes != null) nodes.close();
+    nodes.stopAll(); // before their hosts go
     if (hosts != null) hosts.close();
   }
 
@@ -60,7 +61,6 @@ class NamespaceClusterTest {
   @Timeout(300)
   void threeHostsOverTheUdpRingSurviveAKilledHost() throws Exception {
     hosts = NetworkNamespaces.create(3);
-    nodes = new CapiProcesses(tmp);
     Path run = tmp.resolve("run");
     String[] options = {"--steps", "100000", "--checkpoint-every", "6", "--batch-size", "12"};
     Process h0 = node(0, run, options);
@@ -114,7 +114,6 @@ class NamespaceClusterTest {
     SmallRuns.train(reference, local.toArray(String[]::new));
 
     hosts = NetworkNamespaces.create(2);
-    nodes = new CapiProcesses(tmp);
     for (int h = 0; h < 2; h++) System.out.println("host " + h + ": " + hosts.impair(h, Duration.ofMillis(2), 1.0));
     Path lossy = tmp.resolve("lossy");
     Process h0 = node(0, lossy, run);
