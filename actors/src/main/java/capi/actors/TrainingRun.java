@@ -51,10 +51,10 @@ public final class TrainingRun {
   private static final AtomicBoolean STOP_REQUESTED = new AtomicBoolean();
   /** Runs in progress in this JVM (guarded by its own monitor for awaitIdle). */
   private static final AtomicInteger ACTIVE = new AtomicInteger();
-  /** Runs of this JVM whose node has not trained yet (no local worker joined a ring): a stop ends them at once. */
-  private static final Set<NotTraining> NOT_TRAINING = ConcurrentHashMap.newKeySet();
+  /** Runs in progress in this JVM, and whether a worker of theirs joined a ring: a stop ends those that did not at once. */
+  private static final Set<Running> RUNNING = ConcurrentHashMap.newKeySet();
 
-  private record NotTraining(CompletableFuture<RunResult> result, AtomicBoolean joinedRing) {}
+  private record Running(CompletableFuture<RunResult> result, AtomicBoolean joinedRing) {}
 
   private TrainingRun() {}
 
@@ -64,7 +64,7 @@ public final class TrainingRun {
    */
   public static boolean requestStop() {
     STOP_REQUESTED.set(true);
-    for (NotTraining run : NOT_TRAINING) {
+    for (Running run : RUNNING) {
       if (!run.joinedRing().get()) {
         run.result().complete(RunResult.failed("stopped by a signal before this node trained (nothing to checkpoint)"));
       }
@@ -127,9 +127,10 @@ public final class TrainingRun {
       if (evalEvery > train.steps()) evalEvery = 0; // a run shorter than the interval is never evaluated
       Evaluator evaluator = evalEvery > 0
           ? Evaluator.of(config, Probe.ALL, true, train.effectiveThreadsPerWorker()) : null;
+      int minNodesToContinue = Math.min(minNodes, config.cluster().minNodesToContinue());
       RunSpec spec = new RunSpec(train, config.checkpoint(), collective, runDir, store, train.steps(), train.workers() * minNodes,
-          minNodes, Math.min(minNodes, config.cluster().minNodesToContinue()), RunSchedules.of(config.optim(), train.steps()), source.dataset().size(), evalEvery, metrics, progress,
-          result, STOP_REQUESTED);
+          minNodes, minNodesToContinue, RunSchedules.of(config.optim(), train.steps()), source.dataset().size(), evalEvery,
+          metrics, progress, result, STOP_REQUESTED);
       List<Worker.Setup> workers = new ArrayList<>();
       for (int i = 0; i < train.workers(); i++) {
         workers.add(new Worker.Setup(config.model(), config.optim(), train.seed(), train.effectiveThreadsPerWorker(), source,
@@ -139,14 +140,14 @@ public final class TrainingRun {
           pekkoConfig(config.cluster().pekko(), train.workers(), cluster));
       // A system that stops before the run ends (a downed node, a refused join) ends the process with the reason.
       system.getWhenTerminated().thenRun(() -> result.complete(RunResult.failed(ClusterNode.whyTerminated(system))));
-      NotTraining waiting = new NotTraining(result, joinedRing);
-      NOT_TRAINING.add(waiting);
+      Running running = new Running(result, joinedRing);
+      RUNNING.add(running);
       try {
         if (cluster != null) ClusterNode.start(system, cluster);
         if (STOP_REQUESTED.get()) requestStop(); // a signal that came before this run was registered
         return result.get();
       } finally {
-        NOT_TRAINING.remove(waiting);
+        RUNNING.remove(running);
         system.terminate();
         system.getWhenTerminated().toCompletableFuture().get(1, TimeUnit.MINUTES);
         runDir.close();
