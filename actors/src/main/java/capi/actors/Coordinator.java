@@ -2,10 +2,8 @@ package capi.actors;
 
 import capi.collective.Endpoint;
 import capi.engine.checkpoint.CheckpointStore;
-import capi.monitoring.StepReport;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
@@ -13,11 +11,13 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.CompletionException;
 import java.util.stream.Collectors;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.PostStop;
+import org.apache.pekko.actor.typed.PreRestart;
 import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
@@ -28,13 +28,15 @@ import org.apache.pekko.cluster.typed.Cluster;
 
 /**
  * The control plane of a run (ARCHITECTURE.md): membership and ranks, the ring generation, the step
- * barrier and its timeout, the schedules, metrics.jsonl, checkpoint commits, replica checksums and
- * recovery. It never carries gradient bytes.
+ * barrier and its timeout, the schedules, when to checkpoint, replica checksums and recovery. It
+ * never carries gradient bytes; what a completed step logs is the {@link StepLog}'s, and the
+ * checkpoints' disk work runs on {@link CheckpointIo}'s thread, its results coming back as messages.
  *
- * <p>Phases: waiting for workers → joining the ring → loading (checkpoint or fresh) → stepping ⇄
- * saving → done. Any failure of the current generation (a worker's error, a vanished worker, a step
- * timeout, diverged replicas) starts a new generation: the ring is re-formed with the live workers
- * and everyone reloads the newest valid checkpoint.
+ * <p>Phases: waiting for workers → joining the ring → scanning the checkpoints → loading (checkpoint
+ * or fresh) → stepping ⇄ saving → done. Any failure of the current generation (a worker's error, a
+ * vanished worker, a step timeout, diverged replicas, a NaN or infinite loss, a checkpoint that
+ * could not be written) starts a new generation: the ring is re-formed with the live workers and
+ * everyone reloads the newest valid checkpoint, within the {@link RecoveryLimits}.
  */
 public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
 
@@ -57,8 +59,28 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
   public record StepDone(int generation, long step, int rank, double lossCapi, double lossClustering,
       double targetEntropy, double gradNorm, StepTimings timings, long teacherChecksum) implements Command {}
 
-  /** A rank's failure; {@code deadRank} is a peer whose process it saw die (-1 for none). */
-  public record WorkerFailed(int generation, int rank, long step, String reason, int deadRank) implements Command {}
+  /**
+   * A rank's failure of {@code kind} (a {@link Failure} word); {@code deadRank} is a peer whose
+   * process it saw die (-1 for none).
+   */
+  public record WorkerFailed(int generation, int rank, long step, String kind, String reason, int deadRank)
+      implements Command {}
+
+  /** Kinds of failure: the reason label of capi_recoveries_total, and what decides whether to recover. */
+  public static final class Failure {
+    private Failure() {}
+
+    public static final String WORKER_ERROR = "worker-error";
+    public static final String WORKER_LOST = "worker-lost";
+    public static final String STEP_TIMEOUT = "step-timeout";
+    public static final String REPLICA_DIVERGENCE = "replica-divergence";
+    /** A NaN or infinite loss or gradient, or a replica that holds one at a checkpoint. */
+    public static final String NON_FINITE = "non_finite";
+    /** A checkpoint (or a line of metrics.jsonl) could not be written: a full disk, say. */
+    public static final String WRITE = "checkpoint-write";
+    /** The input cannot be read (a dataset with no readable image): no recovery, exit 2. */
+    public static final String BAD_INPUT = "bad-input";
+  }
 
   public record StateSaved(int generation, long stepsDone, int rank) implements Command {}
 
@@ -70,10 +92,15 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
 
   private record StepTimeout(int generation, long step) implements Command {}
 
-  private enum Phase { WAITING, JOINING, LOADING, STEPPING, EVALUATING, SAVING, DONE }
+  /** CheckpointIo's answers: the checkpoints scanned, a pending checkpoint created, one committed. */
+  private record Scanned(int generation, CheckpointIo.Found found, Throwable error) implements Command {}
 
-  /** Consecutive recoveries without a completed step before the run gives up. */
-  private static final int MAX_FAILED_RECOVERIES = 3;
+  private record CheckpointBegun(int generation, long step, CheckpointStore.Pending pending, Throwable error)
+      implements Command {}
+
+  private record CheckpointCommitted(int generation, long step, Path dir, Throwable error) implements Command {}
+
+  private enum Phase { WAITING, JOINING, SCANNING, LOADING, STEPPING, EVALUATING, SAVING, DONE }
 
   /** {@code cluster}: the run spans a Pekko cluster (`capi node`), whose reachability it heeds. */
   public static Behavior<Command> create(RunSpec spec, boolean cluster) {
@@ -92,17 +119,16 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
   private long stepStartedNanos;
   private final Map<Integer, StepDone> arrivals = new HashMap<>();
   private final Map<Integer, Long> arrivalNanos = new HashMap<>();
+  private final CheckpointIo checkpointIo;
   private CheckpointStore.Pending pendingCheckpoint;
   private long checkpointStartedNanos;
   private boolean finishAfterSave;
-  private int failedRecoveries;
+  private String stopped; // why the run ends early after this checkpoint (RunResult.SIGNAL ...), or null
+  private final RecoveryLimits recoveries = new RecoveryLimits();
   /** Workers asked to Identify that have not answered (nor gone). */
   private final Set<ActorRef<Worker.Command>> asked = new HashSet<>();
   /** The run has trained in this cluster (a worker says so): min-nodes-to-continue, not min-nodes, applies. */
   private boolean continuing;
-  private double lastLossCapi = Double.NaN;
-  private double steppingSeconds;
-  private long steppedImages;
   private final long startedNanos = System.nanoTime();
 
   /** Sorted with this node's workers first, so rank 0 (which writes checkpoints) is local. */
@@ -116,6 +142,7 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
     // Generations of a restarted (or moved) coordinator must not repeat those of its predecessor:
     // workers and the ring's wire format tell rings apart by this number alone.
     this.generation = (int) (System.currentTimeMillis() & 0x3fffffff);
+    this.checkpointIo = new CheckpointIo(spec.checkpoints());
     ctx.getSystem().receptionist().tell(Receptionist.subscribe(Worker.KEY,
         ctx.messageAdapter(Receptionist.Listing.class, WorkersListed::new)));
   }
@@ -125,14 +152,19 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
     return newReceiveBuilder()
         .onMessage(WorkersListed.class, this::onListing)
         .onMessage(WorkerInfo.class, this::onWorkerInfo)
-        .onMessage(RingJoined.class, m -> onReady(m.generation(), Phase.JOINING, this::load))
+        .onMessage(RingJoined.class, m -> onReady(m.generation(), Phase.JOINING, this::scan))
+        .onMessage(Scanned.class, this::onScanned)
         .onMessage(WorkerLoaded.class, m -> onReady(m.generation(), Phase.LOADING, this::startStep))
         .onMessage(StepDone.class, this::onStepDone)
+        .onMessage(CheckpointBegun.class, this::onCheckpointBegun)
         .onMessage(StateSaved.class, this::onStateSaved)
+        .onMessage(CheckpointCommitted.class, this::onCheckpointCommitted)
         .onMessage(EvalDone.class, this::onEvalDone)
         .onMessage(WorkerFailed.class, this::onWorkerFailed)
         .onMessage(WorkerGone.class, this::onWorkerGone)
         .onMessage(StepTimeout.class, this::onStepTimeout)
+        .onSignal(PreRestart.class, s -> stopIo())
+        .onSignal(PostStop.class, s -> stopIo())
         .build();
   }
 
@@ -226,26 +258,44 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
     return this;
   }
 
-  private void load() {
-    Optional<CheckpointStore.Checkpoint> latest;
-    try {
-      latest = spec.checkpoints().latestValid();
-    } catch (IOException e) {
-      fail("cannot read checkpoints: " + e.getMessage());
-      return;
+  // ---- loading ---------------------------------------------------------------------------------
+
+  private void scan() {
+    phase = Phase.SCANNING;
+    int gen = generation;
+    getContext().pipeToSelf(checkpointIo.find(), (found, error) -> new Scanned(gen, found, error));
+  }
+
+  /**
+   * Everyone loads the newest valid checkpoint, or initialises afresh when the run has none. A run
+   * whose checkpoints are all damaged does not start again at step 0 by itself: it fails, and leaves
+   * everything as it is (`capi resume --from-scratch` is the explicit choice).
+   */
+  private Behavior<Command> onScanned(Scanned m) {
+    if (m.generation() != generation || phase != Phase.SCANNING) return this;
+    if (m.error() != null) {
+      fail("cannot read the checkpoints in " + spec.checkpoints().dir() + ": " + cause(m.error()).getMessage());
+      return this;
     }
-    stepsDone = latest.map(CheckpointStore.Checkpoint::step).orElse(0L);
+    CheckpointStore.Scan scan = m.found().scan();
+    if (scan.newest().isEmpty() && !scan.damaged().isEmpty()) {
+      fail(spec.checkpoints().dir() + " holds " + scan.describe() + "; refusing to start again at step 0 "
+          + "(restore a checkpoint, or `capi resume RUN_DIR --from-scratch`)");
+      return this;
+    }
+    stepsDone = scan.newest().map(CheckpointStore.Checkpoint::step).orElse(0L);
     try {
-      spec.runDir().openMetrics(stepsDone);
+      spec.stepLog().open(stepsDone, m.found().state() == null ? Double.NaN : m.found().state().lossCapi());
     } catch (IOException e) {
       fail("cannot open metrics.jsonl: " + e.getMessage());
-      return;
+      return this;
     }
-    String dir = latest.map(c -> c.dir().toString()).orElse(null);
+    String dir = scan.newest().map(c -> c.dir().toString()).orElse(null);
     getContext().getLog().info("generation {} starts at step {} from {}", generation, stepsDone,
         dir == null ? "a fresh initialisation" : dir);
     expect(Phase.LOADING);
-    for (Member m : ring) m.ref().tell(new Worker.Load(generation, dir, stepsDone, getContext().getSelf()));
+    for (Member x : ring) x.ref().tell(new Worker.Load(generation, dir, stepsDone, getContext().getSelf()));
+    return this;
   }
 
   // ---- stepping --------------------------------------------------------------------------------
@@ -276,13 +326,23 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
     if (arrivals.size() < ring.size()) return this;
     timers.cancel("step");
     double seconds = (System.nanoTime() - stepStartedNanos) * 1e-9;
-    if (!replicasAgree()) {
-      recover("replica-divergence", "teacher checksums differ after step " + (m.step() + 1));
+    String nonFinite = nonFinite();
+    if (nonFinite != null) {
+      recover(Failure.NON_FINITE, "step " + (m.step() + 1) + ": " + nonFinite + "; the step is rejected");
       return this;
     }
-    record(m.step(), seconds);
+    if (!replicasAgree()) {
+      recover(Failure.REPLICA_DIVERGENCE, "teacher checksums differ after step " + (m.step() + 1));
+      return this;
+    }
+    try {
+      spec.stepLog().record(m.step(), arrivals, arrivalNanos, seconds, spec.schedules());
+    } catch (IOException e) {
+      recover(Failure.WRITE, "cannot append step " + (m.step() + 1) + " to metrics.jsonl: " + e.getMessage());
+      return this;
+    }
     stepsDone = m.step() + 1;
-    failedRecoveries = 0;
+    recoveries.stepCompleted();
     if (spec.evalEvery() > 0 && stepsDone % spec.evalEvery() == 0) {
       phase = Phase.EVALUATING;
       ring.get(0).ref().tell(new Worker.Evaluate(generation, stepsDone, getContext().getSelf()));
@@ -308,12 +368,26 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
   private void afterStep() {
     boolean outOfTime = spec.train().maxMinutes() > 0
         && (System.nanoTime() - startedNanos) * 1e-9 / 60 >= spec.train().maxMinutes();
-    boolean last = stepsDone >= spec.totalSteps() || outOfTime || spec.stopRequested().get();
-    if (last || stepsDone % spec.checkpoint().every() == 0) {
-      saveCheckpoint(last);
+    boolean end = stepsDone >= spec.totalSteps();
+    String stopNow = end ? null
+        : spec.stopRequested().get() ? RunResult.SIGNAL : outOfTime ? RunResult.MAX_MINUTES : null;
+    if (end || stopNow != null || stepsDone % spec.checkpoint().every() == 0) {
+      saveCheckpoint(end || stopNow != null, stopNow);
     } else {
       startStep();
     }
+  }
+
+  /** What is not finite in this step's reports (losses, gradient norm), or null: all are. */
+  private String nonFinite() {
+    for (StepDone d : arrivals.values()) {
+      double[] values = {d.lossCapi(), d.lossClustering(), d.targetEntropy(), d.gradNorm()};
+      String[] names = {"loss_capi", "loss_clustering", "target_entropy", "grad_norm"};
+      for (int i = 0; i < values.length; i++) {
+        if (!Double.isFinite(values[i])) return names[i] + " = " + values[i] + " on rank " + d.rank();
+      }
+    }
+    return null;
   }
 
   private boolean replicasAgree() {
@@ -322,76 +396,50 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
     return true;
   }
 
-  /** metrics.jsonl, Prometheus and the console for one completed step. */
-  private void record(long step, double seconds) {
-    int world = ring.size();
-    double lossCapi = 0, lossClust = 0, entropy = 0, gradNorm = 0;
-    double dataWait = 0, teacher = 0, sinkhorn = 0, student = 0, allReduce = 0, optimizer = 0;
-    long bytes = 0;
-    for (StepDone d : arrivals.values()) {
-      lossCapi += d.lossCapi() / world;
-      lossClust += d.lossClustering() / world;
-      entropy += d.targetEntropy() / world;
-      gradNorm = Math.max(gradNorm, d.gradNorm());
-      StepTimings t = d.timings();
-      dataWait += t.dataWait() / world;
-      teacher += t.teacherForward() / world;
-      sinkhorn += t.sinkhorn() / world;
-      student += t.student() / world;
-      allReduce += t.allReduce() / world;
-      optimizer += t.optimizer() / world;
-      bytes = Math.max(bytes, t.allReduceBytes());
-      spec.metrics().prefetchDepth(d.rank(), t.prefetchDepth());
-    }
-    long first = arrivalNanos.values().stream().mapToLong(Long::longValue).min().orElse(0);
-    for (Map.Entry<Integer, Long> e : arrivalNanos.entrySet()) {
-      spec.metrics().rankLag(e.getKey(), (e.getValue() - first) * 1e-9);
-    }
-    int batch = spec.train().batchSize();
-    double imgPerSec = batch / seconds;
-    RunSpec.Schedules s = spec.schedules();
-    long stepNumber = step + 1;
-    spec.runDir().appendMetrics(String.format(Locale.ROOT,
-        "{\"step\":%d,\"loss_capi\":%s,\"loss_clustering\":%s,\"target_entropy\":%s,\"lr\":%s,"
-            + "\"momentum\":%s,\"clustering_lr\":%s,\"grad_norm\":%s,\"world_size\":%d,\"step_seconds\":%.6f,"
-            + "\"img_per_s\":%.3f,\"data_wait_seconds\":%.6f,\"allreduce_seconds\":%.6f}",
-        stepNumber, JsonNumbers.of(lossCapi), JsonNumbers.of(lossClust), JsonNumbers.of(entropy),
-        JsonNumbers.of(s.lr(step)), JsonNumbers.of(s.momentum(step)), JsonNumbers.of(s.clusteringLr(step)),
-        JsonNumbers.of(gradNorm), world, seconds, imgPerSec, dataWait, allReduce));
-    spec.metrics().stepCompleted(new StepReport(stepNumber, batch, lossCapi, lossClust, entropy, s.lr(step),
-        s.momentum(step), s.clusteringLr(step), gradNorm, seconds, dataWait, teacher, sinkhorn, student, allReduce,
-        optimizer, bytes, world, spec.epochOf(step)));
-    spec.progress().update(stepNumber, lossCapi, imgPerSec);
-    lastLossCapi = lossCapi;
-    steppingSeconds += seconds;
-    steppedImages += batch;
-  }
-
   // ---- checkpoints -----------------------------------------------------------------------------
 
-  private void saveCheckpoint(boolean thenFinish) {
+  /** Creates a pending checkpoint (CheckpointIo), then rank 0 writes its replica into it. */
+  private void saveCheckpoint(boolean thenFinish, String stopReason) {
     finishAfterSave = thenFinish;
-    try {
-      pendingCheckpoint = spec.checkpoints().begin(stepsDone);
-    } catch (IOException e) {
-      fail("cannot create a checkpoint directory: " + e.getMessage());
-      return;
-    }
+    stopped = stopReason;
     checkpointStartedNanos = System.nanoTime();
     phase = Phase.SAVING;
-    awaiting = 1;
-    ring.get(0).ref().tell(new Worker.SaveState(generation, stepsDone, pendingCheckpoint.dir().toString(),
-        getContext().getSelf()));
+    int gen = generation;
+    long step = stepsDone;
+    getContext().pipeToSelf(checkpointIo.begin(step), (p, error) -> new CheckpointBegun(gen, step, p, error));
   }
 
+  private Behavior<Command> onCheckpointBegun(CheckpointBegun m) {
+    if (m.generation() != generation || phase != Phase.SAVING || m.step() != stepsDone) {
+      if (m.pending() != null) checkpointIo.discard(m.pending(), getContext().getLog()::warn); // a recovery came first
+      return this;
+    }
+    if (m.error() != null) {
+      recover(Failure.WRITE, "cannot create checkpoint " + m.step() + ": " + cause(m.error()).getMessage());
+      return this;
+    }
+    pendingCheckpoint = m.pending();
+    ring.get(0).ref().tell(new Worker.SaveState(generation, stepsDone, pendingCheckpoint.dir().toString(),
+        getContext().getSelf()));
+    return this;
+  }
+
+  /** Rank 0 wrote the tensors: state.json, config.conf, manifest, commit (CheckpointIo). */
   private Behavior<Command> onStateSaved(StateSaved m) {
     if (m.generation() != generation || phase != Phase.SAVING || m.stepsDone() != stepsDone) return this;
-    try (CheckpointStore.Pending p = pendingCheckpoint) {
-      Files.writeString(p.dir().resolve("state.json"), stateJson(), StandardCharsets.UTF_8);
-      Files.copy(spec.runDir().dir().resolve(RunDirectory.CONFIG), p.dir().resolve(RunDirectory.CONFIG));
-      p.commit();
-    } catch (IOException e) {
-      fail("cannot write checkpoint " + stepsDone + ": " + e.getMessage());
+    CheckpointStore.State state = new CheckpointStore.State(stepsDone, ring.size(), generation, spec.train().seed(),
+        spec.train().batchSize(), spec.stepLog().lastLossCapi());
+    int gen = generation;
+    long step = stepsDone;
+    getContext().pipeToSelf(checkpointIo.commit(pendingCheckpoint, state, spec.runDir().dir().resolve(RunDirectory.CONFIG)),
+        (dir, error) -> new CheckpointCommitted(gen, step, dir, error));
+    return this;
+  }
+
+  private Behavior<Command> onCheckpointCommitted(CheckpointCommitted m) {
+    if (m.generation() != generation || phase != Phase.SAVING || m.step() != stepsDone) return this;
+    if (m.error() != null) {
+      recover(Failure.WRITE, "cannot write checkpoint " + m.step() + ": " + cause(m.error()).getMessage());
       return this;
     }
     pendingCheckpoint = null;
@@ -415,19 +463,18 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
     return world;
   }
 
-  private String stateJson() {
-    return String.format(Locale.ROOT,
-        "{\"step\":%d,\"world_size\":%d,\"generation\":%d,\"seed\":%d,\"batch_size\":%d,\"loss_capi\":%s}%n",
-        stepsDone, ring.size(), generation, spec.train().seed(), spec.train().batchSize(),
-        JsonNumbers.of(lastLossCapi));
-  }
-
   // ---- failures and recovery -------------------------------------------------------------------
 
   private Behavior<Command> onWorkerFailed(WorkerFailed m) {
     if (m.generation() == generation && phase != Phase.DONE && phase != Phase.WAITING) {
       if (m.deadRank() >= 0 && m.deadRank() < ring.size()) leaveOut(ring.get(m.deadRank()).node());
-      recover("worker-error", "rank " + m.rank() + " failed at step " + (m.step() + 1) + ": " + m.reason());
+      String detail = "rank " + m.rank() + (phase == Phase.SAVING ? " could not save checkpoint " + stepsDone
+          : " failed at step " + (m.step() + 1)) + ": " + m.reason();
+      if (m.kind().equals(Failure.BAD_INPUT)) {
+        fail(detail, true);
+      } else {
+        recover(m.kind(), detail);
+      }
     }
     return this;
   }
@@ -450,7 +497,7 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
     members.removeIf(r -> r.ref().equals(m.worker()));
     asked.remove(m.worker());
     if (inRing && phase != Phase.DONE && phase != Phase.WAITING) {
-      recover("worker-lost", "worker " + m.worker().path() + " is gone");
+      recover(Failure.WORKER_LOST, "worker " + m.worker().path() + " is gone");
     } else {
       startIfEnough();
     }
@@ -459,24 +506,23 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
 
   private Behavior<Command> onStepTimeout(StepTimeout m) {
     if (m.generation() == generation && phase == Phase.STEPPING && m.step() == stepsDone) {
-      recover("step-timeout", "step " + (m.step() + 1) + " did not complete within " + spec.train().stepTimeout());
+      recover(Failure.STEP_TIMEOUT, "step " + (m.step() + 1) + " did not complete within " + spec.train().stepTimeout());
     }
     return this;
   }
 
-  private void recover(String reason, String detail) {
-    getContext().getLog().warn("recovering ({}): {}", reason, detail);
-    spec.metrics().recovery(reason);
+  /** A failure of {@code kind} (a {@link Failure} word) in the current generation. */
+  private void recover(String kind, String detail) {
+    getContext().getLog().warn("recovering ({}): {}", kind, detail);
+    spec.metrics().recovery(kind);
     if (pendingCheckpoint != null) {
-      try {
-        pendingCheckpoint.close();
-      } catch (IOException e) {
-        getContext().getLog().warn("could not discard a partial checkpoint: {}", e.getMessage());
-      }
+      checkpointIo.discard(pendingCheckpoint, getContext().getLog()::warn);
       pendingCheckpoint = null;
     }
-    if (++failedRecoveries > MAX_FAILED_RECOVERIES) {
-      fail("giving up after " + MAX_FAILED_RECOVERIES + " recoveries without progress; last: " + detail);
+    // The step a failure belongs to: the one in flight, or the checkpoint's (the steps done).
+    String giveUp = recoveries.failed(kind, phase == Phase.STEPPING ? stepsDone + 1 : stepsDone, detail);
+    if (giveUp != null) {
+      fail(giveUp + " (checkpoints are intact: " + spec.checkpoints().dir() + ")");
       return;
     }
     if (live().isEmpty()) {
@@ -499,8 +545,8 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
   private void finish() {
     phase = Phase.DONE;
     timers.cancelAll();
-    double imgPerSec = steppingSeconds > 0 ? steppedImages / steppingSeconds : 0;
-    spec.result().complete(new RunResult(stepsDone, spec.runDir().dir().toString(), lastLossCapi, imgPerSec, null));
+    spec.result().complete(RunResult.finished(stepsDone, spec.runDir().dir().toString(), spec.stepLog().lastLossCapi(),
+        spec.stepLog().imgPerSecond(), stopped));
     stopWorkers();
   }
 
@@ -509,11 +555,25 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
   }
 
   private void fail(String why) {
+    fail(why, false);
+  }
+
+  /** @param badInput the input is at fault (exit 2), not the system */
+  private void fail(String why, boolean badInput) {
     phase = Phase.DONE;
     timers.cancelAll();
     getContext().getLog().error("run failed: {}", why);
-    spec.result().complete(new RunResult(stepsDone, spec.runDir().dir().toString(), lastLossCapi, 0, why));
+    spec.result().complete(RunResult.failed(why, badInput));
     stopWorkers();
+  }
+
+  private Behavior<Command> stopIo() {
+    checkpointIo.close();
+    return this;
+  }
+
+  private static Throwable cause(Throwable t) {
+    return t instanceof CompletionException && t.getCause() != null ? t.getCause() : t;
   }
 
 }

@@ -1,5 +1,6 @@
 package capi.actors;
 
+import capi.config.BadConfigException;
 import capi.data.BatchSource;
 import capi.data.CapiBatch;
 import java.util.ArrayList;
@@ -43,8 +44,11 @@ public final class DataLoader extends AbstractBehavior<DataLoader.Command> {
   /** A batch, and how many later batches were already prepared when it left (the prefetch queue depth). */
   public record Batch(CapiBatch batch, int readyAhead) implements Reply {}
 
-  /** The batch of step could not be made (e.g. no readable image); message says why. */
-  public record Failed(long step, String message) implements Reply {}
+  /**
+   * The batch of step could not be made; message says why. {@code badInput}: the dataset is at fault
+   * (no readable image: BadConfigException), not the machine.
+   */
+  public record Failed(long step, String message, boolean badInput) implements Reply {}
 
   /** A step being prepared or ready, and who waits for it. */
   private static final class Slot {
@@ -133,15 +137,19 @@ public final class DataLoader extends AbstractBehavior<DataLoader.Command> {
   private void answer(long step, Slot slot) {
     slots.remove(step);
     int ready = (int) slots.values().stream().filter(s -> s.done).count();
-    Reply reply = slot.error == null
-        ? new Batch(slot.batch, ready)
-        : new Failed(step, "batch of step " + step + " failed: " + rootCause(slot.error));
+    Reply reply = slot.error == null ? new Batch(slot.batch, ready) : failed(step, rootCause(slot.error));
     for (ActorRef<Reply> w : slot.waiting) w.tell(reply);
   }
 
-  private static String rootCause(Throwable t) {
+  private static Failed failed(long step, Throwable cause) {
+    boolean badInput = cause instanceof BadConfigException;
+    return new Failed(step, "batch of step " + step + " failed: " + (badInput ? cause.getMessage() : cause.toString()),
+        badInput);
+  }
+
+  private static Throwable rootCause(Throwable t) {
     while (t.getCause() != null) t = t.getCause();
-    return t.toString();
+    return t;
   }
 
   private static ThreadFactory daemonThreads(String prefix) {

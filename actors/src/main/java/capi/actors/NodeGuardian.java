@@ -45,8 +45,8 @@ public final class NodeGuardian {
       }
       return Behaviors.<Object>receive(Object.class)
           .onMessageEquals(COORDINATOR_STOPPED, () -> {
-            spec.result().complete(new RunResult(-1, spec.runDir().dir().toString(), Double.NaN, 0,
-                "the coordinator failed repeatedly; see the log (checkpoints are intact: capi resume)"));
+            spec.result().complete(RunResult.failed(
+                "the coordinator failed repeatedly; see the log (checkpoints are intact: capi resume)", false));
             return Behaviors.same();
           })
           .onSignal(Terminated.class, t -> {

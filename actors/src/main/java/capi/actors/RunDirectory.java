@@ -4,50 +4,66 @@ import capi.config.BadConfigException;
 import capi.config.CapiConfig;
 import capi.config.Keys;
 import capi.config.Overrides;
-import java.io.BufferedWriter;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryNotEmptyException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
+import java.util.stream.Stream;
 
 /**
- * A run directory (CLI.md): {@code config.conf}, {@code metrics.jsonl} (one JSON object per step),
- * {@code checkpoints/}. Owned by the coordinator; one writer.
+ * A run directory (CLI.md): {@code config.conf}, {@code metrics.jsonl} (one JSON object per step,
+ * written by the {@link StepLog}), {@code checkpoints/} (the CheckpointStore's). capi deletes only
+ * what it created: a new run goes into a directory that does not exist or is empty, and a run that
+ * fails at start removes its own files and the directories it made, nothing else.
  */
-public final class RunDirectory implements AutoCloseable {
+public final class RunDirectory {
   public static final String CONFIG = "config.conf";
   public static final String METRICS = "metrics.jsonl";
   public static final String CHECKPOINTS = "checkpoints";
-  private static final Pattern STEP = Pattern.compile("\"step\":(\\d+)");
+  /** Where {@link #setAsideForFreshStart} moves a run's damaged checkpoints and its metrics. */
+  static final String ABANDONED = "abandoned-";
+  private static final DateTimeFormatter STAMP = DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss");
 
   private final Path dir;
-  private BufferedWriter metrics;
+  /** Directories {@link #create} made, deepest first; empty for a directory it found. */
+  private final List<Path> created;
 
-  private RunDirectory(Path dir) {
+  private RunDirectory(Path dir, List<Path> created) {
     this.dir = dir;
+    this.created = created;
   }
 
-  /** A new run: creates the directory (runs/TIMESTAMP when none is configured) and writes config.conf. */
+  /**
+   * A new run: creates the directory (runs/TIMESTAMP when none is configured) and writes config.conf.
+   * A directory that holds a run, or anything else, is refused (exit 2, naming it).
+   */
   public static RunDirectory create(CapiConfig config) throws IOException {
     String configured = config.train().runDir();
-    Path dir = configured.isEmpty()
-        ? Path.of("runs", LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")))
-        : Path.of(configured);
+    Path dir = (configured.isEmpty() ? Path.of("runs", LocalDateTime.now().format(STAMP)) : Path.of(configured))
+        .toAbsolutePath();
     if (Files.exists(dir.resolve(CONFIG))) {
       throw new BadConfigException("run directory " + dir + " already holds a run; use `capi resume " + dir + "`");
     }
+    if (Files.exists(dir)) {
+      if (!Files.isDirectory(dir)) throw BadConfigException.of(Keys.TRAIN_RUN_DIR, dir, "is a file, not a directory");
+      List<String> entries = entries(dir);
+      if (!entries.isEmpty()) {
+        throw BadConfigException.of(Keys.TRAIN_RUN_DIR, dir, "is not empty (" + String.join(", ", entries)
+            + ") and is not a capi run (no " + CONFIG + "); name a new or an empty directory");
+      }
+    }
+    List<Path> created = new ArrayList<>();
+    for (Path p = dir; p != null && !Files.exists(p); p = p.getParent()) created.add(p);
     Files.createDirectories(dir.resolve(CHECKPOINTS));
     Files.writeString(dir.resolve(CONFIG), config.hocon(), StandardCharsets.UTF_8);
-    return new RunDirectory(dir.toAbsolutePath());
+    return new RunDirectory(dir, List.copyOf(created));
   }
 
   /**
@@ -59,7 +75,7 @@ public final class RunDirectory implements AutoCloseable {
     if (configured.isEmpty()) throw new BadConfigException(Keys.TRAIN_RUN_DIR + ": a cluster needs one shared run directory");
     Path dir = Path.of(configured).toAbsolutePath();
     Files.createDirectories(dir.resolve(CHECKPOINTS));
-    RunDirectory run = new RunDirectory(dir);
+    RunDirectory run = new RunDirectory(dir, List.of());
     if (!Files.exists(dir.resolve(CONFIG))) run.saveConfig(config);
     return run;
   }
@@ -69,7 +85,7 @@ public final class RunDirectory implements AutoCloseable {
     if (!Files.isRegularFile(dir.resolve(CONFIG))) {
       throw new BadConfigException("run directory " + dir + ": no " + CONFIG + " (not a capi run directory)");
     }
-    return new RunDirectory(dir.toAbsolutePath());
+    return new RunDirectory(dir.toAbsolutePath(), List.of());
   }
 
   public Path dir() {
@@ -80,15 +96,46 @@ public final class RunDirectory implements AutoCloseable {
     return dir.resolve(CHECKPOINTS);
   }
 
-  /** Removes a run directory that never got a checkpoint (a run that failed at start). */
-  public void deleteIfNoCheckpoint() throws IOException {
-    close();
-    try (var s = Files.list(checkpoints())) {
-      if (s.findAny().isPresent()) return;
+  public Path metrics() {
+    return dir.resolve(METRICS);
+  }
+
+  /**
+   * Undoes {@link #create} for a run that failed at start, before its first checkpoint: removes
+   * config.conf, metrics.jsonl, checkpoints/ and the directories create made (those only when empty).
+   * Anything else in the directory stays, and so does everything once a checkpoint exists.
+   */
+  public void discardIfNew() throws IOException {
+    if (!Files.isDirectory(checkpoints())) return;
+    try (Stream<Path> s = Files.list(checkpoints())) {
+      if (s.anyMatch(p -> p.getFileName().toString().startsWith("step-"))) return;
     }
-    try (var walk = Files.walk(dir)) {
-      for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) Files.delete(p);
+    try (Stream<Path> walk = Files.walk(checkpoints())) {
+      for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) Files.delete(p);
     }
+    Files.deleteIfExists(metrics());
+    Files.deleteIfExists(dir.resolve(CONFIG));
+    for (Path p : created) {
+      try {
+        Files.deleteIfExists(p);
+      } catch (DirectoryNotEmptyException e) {
+        return; // someone put something there meanwhile: theirs
+      }
+    }
+  }
+
+  /**
+   * For `capi resume --from-scratch` of a run without a valid checkpoint: moves checkpoints/ and
+   * metrics.jsonl into abandoned-TIMESTAMP/ (nothing is deleted), so the run starts again at step 0.
+   * Returns that directory.
+   */
+  public Path setAsideForFreshStart() throws IOException {
+    Path aside = dir.resolve(ABANDONED + LocalDateTime.now().format(STAMP));
+    Files.createDirectory(aside);
+    if (Files.exists(checkpoints())) Files.move(checkpoints(), aside.resolve(CHECKPOINTS));
+    if (Files.exists(metrics())) Files.move(metrics(), aside.resolve(METRICS));
+    Files.createDirectories(checkpoints());
+    return aside;
   }
 
   /** Replaces config.conf (a resume with new overrides), atomically. */
@@ -108,47 +155,12 @@ public final class RunDirectory implements AutoCloseable {
     return CapiConfig.readForNode(dir.resolve(CONFIG), node);
   }
 
-  /**
-   * Opens metrics.jsonl for appending, first dropping lines of steps after {@code lastStep} (steps a
-   * killed run logged after its last checkpoint, which the resumed run computes again).
-   */
-  public void openMetrics(long lastStep) throws IOException {
-    close();
-    Path file = dir.resolve(METRICS);
-    if (Files.exists(file)) {
-      List<String> kept = new ArrayList<>();
-      boolean dropped = false;
-      for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
-        Matcher m = STEP.matcher(line);
-        if (line.isBlank() || (m.find() && Long.parseLong(m.group(1)) > lastStep) || !line.endsWith("}")) {
-          dropped = true;
-        } else {
-          kept.add(line);
-        }
-      }
-      if (dropped) {
-        Path tmp = dir.resolve(METRICS + ".tmp");
-        Files.write(tmp, kept, StandardCharsets.UTF_8);
-        Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-      }
+  /** The names in a directory, sorted, at most 3 and "…" (for messages). */
+  private static List<String> entries(Path dir) throws IOException {
+    try (Stream<Path> s = Files.list(dir)) {
+      List<String> names = new ArrayList<>(s.map(p -> p.getFileName().toString()).sorted().limit(4).toList());
+      if (names.size() == 4) names.set(3, "…");
+      return names;
     }
-    metrics = Files.newBufferedWriter(file, StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
-  }
-
-  /** Appends one JSON line and flushes it (a crash loses at most the step in flight). */
-  public void appendMetrics(String jsonLine) {
-    try {
-      metrics.write(jsonLine);
-      metrics.newLine();
-      metrics.flush();
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
-  }
-
-  @Override
-  public void close() throws IOException {
-    if (metrics != null) metrics.close();
-    metrics = null;
   }
 }

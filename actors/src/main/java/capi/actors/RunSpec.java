@@ -6,7 +6,6 @@ import capi.config.CollectiveConfig;
 import capi.config.TrainConfig;
 import capi.engine.checkpoint.CheckpointStore;
 import capi.monitoring.CapiMetrics;
-import capi.monitoring.ConsoleProgress;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicBoolean;
 
@@ -17,8 +16,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * @param expectedWorkers workers (over all nodes) to wait for before the first step
  * @param minNodes nodes to wait for before the first step (capi.cluster.min-nodes)
  * @param minNodesToContinue nodes a started run needs to go on (capi.cluster.min-nodes-to-continue)
- * @param datasetSize samples per epoch (for the epoch metric)
  * @param evalEvery evaluate the teacher every this many steps (0 = never)
+ * @param stepLog what each completed step logs (metrics.jsonl, Prometheus, console)
  * @param stopRequested set (by a SIGTERM) to end the run after the step in flight, with a checkpoint
  */
 public record RunSpec(
@@ -32,10 +31,9 @@ public record RunSpec(
     int minNodes,
     int minNodesToContinue,
     Schedules schedules,
-    long datasetSize,
     long evalEvery,
     CapiMetrics metrics,
-    ConsoleProgress progress,
+    StepLog stepLog,
     CompletableFuture<RunResult> result,
     AtomicBoolean stopRequested) {
 
@@ -50,9 +48,5 @@ public record RunSpec(
 
   Endpoint endpoint(String host, String sameHost, int rank) {
     return Endpoint.of(collective, host, sameHost, rank);
-  }
-
-  int epochOf(long step) {
-    return (int) (step * train.batchSize() / Math.max(1, datasetSize));
   }
 }

@@ -15,7 +15,6 @@ import capi.engine.checkpoint.CheckpointStore;
 import capi.eval.Evaluator;
 import capi.eval.Probe;
 import capi.monitoring.CapiMetrics;
-import capi.monitoring.ConsoleProgress;
 import capi.monitoring.MetricsServer;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
@@ -66,7 +65,8 @@ public final class TrainingRun {
     STOP_REQUESTED.set(true);
     for (Running run : RUNNING) {
       if (!run.joinedRing().get()) {
-        run.result().complete(RunResult.failed("stopped by a signal before this node trained (nothing to checkpoint)"));
+        run.result().complete(
+            RunResult.failed("stopped by a signal before this node trained (nothing to checkpoint)", false));
       }
     }
     return ACTIVE.get() > 0;
@@ -106,11 +106,7 @@ public final class TrainingRun {
     MonitoringConfig monitoring = config.monitoring();
     int minNodes = cluster == null ? 1 : config.cluster().minNodes();
     BatchSource source = BatchSource.of(config);
-    int keep = config.checkpoint().keep();
-    CheckpointStore store = new CheckpointStore(runDir.checkpoints(), keep, LOG::warn);
-    // Where the progress display starts; the coordinator loads (and warns about damage) itself.
-    long startStep = new CheckpointStore(runDir.checkpoints(), keep, w -> {}).latestValid()
-        .map(CheckpointStore.Checkpoint::step).orElse(0L);
+    CheckpointStore store = new CheckpointStore(runDir.checkpoints(), config.checkpoint().keep(), LOG::warn);
 
     CapiMetrics metrics = new CapiMetrics();
     metrics.skippedImages(DataCounters::skippedImages);
@@ -120,7 +116,8 @@ public final class TrainingRun {
     AtomicBoolean joinedRing = new AtomicBoolean();
     boolean ring = cluster != null || train.workers() > 1;
     try (MetricsServer server = startMetrics(metrics, monitoring);
-        ConsoleProgress progress = ConsoleProgress.forTraining(train.steps(), startStep, monitoring.progressInterval());
+        StepLog stepLog = new StepLog(runDir.metrics(), metrics, train.steps(), train.batchSize(),
+            source.dataset().size(), monitoring.progressInterval());
         CollectiveNode collectiveNode =
             ring ? CollectiveNode.start(collective, "node-" + ProcessHandle.current().pid()) : null) {
       long evalEvery = config.eval().everySteps();
@@ -129,8 +126,8 @@ public final class TrainingRun {
           ? Evaluator.of(config, Probe.ALL, true, train.effectiveThreadsPerWorker()) : null;
       int minNodesToContinue = Math.min(minNodes, config.cluster().minNodesToContinue());
       RunSpec spec = new RunSpec(train, config.checkpoint(), collective, runDir, store, train.steps(), train.workers() * minNodes,
-          minNodes, minNodesToContinue, RunSchedules.of(config.optim(), train.steps()), source.dataset().size(), evalEvery,
-          metrics, progress, result, STOP_REQUESTED);
+          minNodes, minNodesToContinue, RunSchedules.of(config.optim(), train.steps()), evalEvery, metrics, stepLog, result,
+          STOP_REQUESTED);
       List<Worker.Setup> workers = new ArrayList<>();
       for (int i = 0; i < train.workers(); i++) {
         workers.add(new Worker.Setup(config.model(), config.optim(), train.seed(), train.effectiveThreadsPerWorker(), source,
@@ -139,7 +136,7 @@ public final class TrainingRun {
       ActorSystem<Void> system = ActorSystem.create(NodeGuardian.create(spec, workers, cluster != null), SYSTEM,
           pekkoConfig(config.cluster().pekko(), train.workers(), cluster));
       // A system that stops before the run ends (a downed node, a refused join) ends the process with the reason.
-      system.getWhenTerminated().thenRun(() -> result.complete(RunResult.failed(ClusterNode.whyTerminated(system))));
+      system.getWhenTerminated().thenRun(() -> result.complete(RunResult.failed(ClusterNode.whyTerminated(system), false)));
       Running running = new Running(result, joinedRing);
       RUNNING.add(running);
       try {
@@ -150,7 +147,6 @@ public final class TrainingRun {
         RUNNING.remove(running);
         system.terminate();
         system.getWhenTerminated().toCompletableFuture().get(1, TimeUnit.MINUTES);
-        runDir.close();
       }
     }
   }

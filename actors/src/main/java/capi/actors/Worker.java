@@ -10,7 +10,6 @@ import capi.config.OptimConfig;
 import capi.data.BatchSource;
 import capi.engine.CapiTrainer;
 import capi.engine.checkpoint.CheckpointStore;
-import capi.engine.checkpoint.SafeTensors;
 import capi.eval.Evaluator;
 import capi.eval.FeatureSource;
 import capi.eval.Scores;
@@ -74,9 +73,6 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
 
   /** Any direct buffer can be reduced: the ring's bound is only a sanity check. */
   private static final int MAX_REDUCE_FLOATS = Integer.MAX_VALUE / Float.BYTES;
-
-  /** Metadata key of the AdamW step count (bias corrections) in a checkpoint's model file. */
-  static final String OPTIMIZER_STEP = "optimizer_step";
 
   /** Workers register under this key; the coordinator (wherever it runs) finds them by it. */
   public static final ServiceKey<Command> KEY = ServiceKey.create(Command.class, "capi-worker");
@@ -142,7 +138,7 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
       m.replyTo().tell(new Coordinator.RingJoined(generation, rank));
     } catch (RuntimeException e) {
       getContext().getLog().error("rank {} could not join ring generation {}", rank, generation, e);
-      m.replyTo().tell(new Coordinator.WorkerFailed(generation, rank, -1, "join ring: " + e.getMessage(), deadRank(e)));
+      m.replyTo().tell(failed(-1, Coordinator.Failure.WORKER_ERROR, "join ring: " + e.getMessage(), deadRank(e)));
     }
     return this;
   }
@@ -156,9 +152,7 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
             CapiTrainer.create(setup.model(), setup.optim(), setup.seed(), setup.threads()), setup.seed());
       }
       if (m.checkpointDir() != null) {
-        Path file = Path.of(m.checkpointDir()).resolve(CheckpointStore.MODEL_FILE);
-        executor.trainer().loadState(SafeTensors.read(file));
-        executor.trainer().setOptimizerStep(Long.parseLong(SafeTensors.metadata(file).get(OPTIMIZER_STEP)));
+        new CheckpointStore.Checkpoint(m.nextStep(), Path.of(m.checkpointDir())).loadInto(executor.trainer());
       }
       executor.useRing(ring);
       if (loader != null) getContext().stop(loader);
@@ -168,7 +162,7 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
       m.replyTo().tell(new Coordinator.WorkerLoaded(generation, rank));
     } catch (Exception e) {
       getContext().getLog().error("rank {} could not load {}", rank, m.checkpointDir(), e);
-      m.replyTo().tell(new Coordinator.WorkerFailed(generation, rank, -1, "load: " + e.getMessage(), -1));
+      m.replyTo().tell(failed(-1, Coordinator.Failure.WORKER_ERROR, "load: " + e.getMessage(), -1));
     }
     return this;
   }
@@ -186,12 +180,13 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
     if (m == null) return this; // a batch for an aborted step
     pending = null;
     if (arrived.reply() instanceof DataLoader.Failed f) {
-      m.replyTo().tell(new Coordinator.WorkerFailed(generation, rank, m.step(), "data: " + f.message(), -1));
+      m.replyTo().tell(failed(m.step(), f.badInput() ? Coordinator.Failure.BAD_INPUT : Coordinator.Failure.WORKER_ERROR,
+          "data: " + f.message(), -1));
       return this;
     }
     DataLoader.Batch batch = (DataLoader.Batch) arrived.reply();
     if (batch.batch().step() != m.step()) {
-      m.replyTo().tell(new Coordinator.WorkerFailed(generation, rank, m.step(),
+      m.replyTo().tell(failed(m.step(), Coordinator.Failure.WORKER_ERROR,
           "data loader delivered step " + batch.batch().step(), -1));
       return this;
     }
@@ -204,7 +199,7 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
           o.targetEntropy(), o.gradNorm(), o.timings(), checksum));
     } catch (RuntimeException e) {
       getContext().getLog().error("rank {} failed step {}", rank, m.step(), e);
-      m.replyTo().tell(new Coordinator.WorkerFailed(generation, rank, m.step(), e.toString(), deadRank(e)));
+      m.replyTo().tell(failed(m.step(), Coordinator.Failure.WORKER_ERROR, e.toString(), deadRank(e)));
     }
     return this;
   }
@@ -212,13 +207,15 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
   private Behavior<Command> onSaveState(SaveState m) {
     if (m.generation() != generation) return this;
     try {
-      SafeTensors.write(Path.of(m.dir()).resolve(CheckpointStore.MODEL_FILE), executor.trainer().state().values(),
-          Map.of("steps", Long.toString(m.stepsDone()),
-              OPTIMIZER_STEP, Long.toString(executor.trainer().optimizerStep())));
+      CheckpointStore.writeModel(Path.of(m.dir()), executor.trainer(), m.stepsDone());
       m.replyTo().tell(new Coordinator.StateSaved(generation, m.stepsDone(), rank));
+    } catch (CheckpointStore.NonFiniteException e) {
+      getContext().getLog().error("rank {}: the replica is not finite; no checkpoint of step {}: {}", rank,
+          m.stepsDone(), e.getMessage());
+      m.replyTo().tell(failed(m.stepsDone(), Coordinator.Failure.NON_FINITE, "save: " + e.getMessage(), -1));
     } catch (Exception e) {
       getContext().getLog().error("rank {} could not save state", rank, e);
-      m.replyTo().tell(new Coordinator.WorkerFailed(generation, rank, m.stepsDone(), "save: " + e.getMessage(), -1));
+      m.replyTo().tell(failed(m.stepsDone(), Coordinator.Failure.WRITE, "save: " + e.getMessage(), -1));
     }
     return this;
   }
@@ -243,6 +240,10 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
     }
     m.replyTo().tell(new Coordinator.EvalDone(generation, m.stepsDone(), probes, features, top1));
     return this;
+  }
+
+  private Coordinator.WorkerFailed failed(long step, String kind, String reason, int deadRank) {
+    return new Coordinator.WorkerFailed(generation, rank, step, kind, reason, deadRank);
   }
 
   /** The rank whose process the collective saw die, so the coordinator leaves its node out; else -1. */

@@ -2,6 +2,7 @@ package capi.actors;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -13,6 +14,7 @@ import capi.data.CapiBatch;
 import capi.data.Dataset;
 import capi.data.Datasets;
 import capi.data.RawImage;
+import java.io.IOException;
 import java.time.Duration;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
@@ -56,15 +58,44 @@ class DataLoaderTest {
 
   @Test
   void aBatchThatCannotBeMadeIsAnsweredWithAFailure() {
-    BatchSource source = new BatchSource(new Broken(), SHAPE, CONFIG, 0, 4);
+    DataLoader.Failed failed = firstBatchOf(new Broken());
+    assertEquals(0, failed.step());
+    assertTrue(failed.message().contains("disk on fire"), failed.message());
+    assertFalse(failed.badInput(), "an unexpected error is the machine's");
+  }
+
+  /** Every image corrupt: bad input (exit 2), named, not a failure to recover from. */
+  @Test
+  void aDatasetWithoutOneReadableImageIsBadInput() {
+    DataLoader.Failed failed = firstBatchOf(new Corrupt());
+    assertTrue(failed.badInput());
+    assertTrue(failed.message().contains("not one readable image") && failed.message().contains("corrupt#"),
+        failed.message());
+  }
+
+  /** The loader's answer for step 0 of a dataset whose batches cannot be made. */
+  private static DataLoader.Failed firstBatchOf(Dataset dataset) {
+    BatchSource source = new BatchSource(dataset, SHAPE, CONFIG, 0, 4);
     TestProbe<DataLoader.Reply> probe = KIT.createTestProbe();
     ActorRef<DataLoader.Command> loader = KIT.spawn(DataLoader.create(source, 0, 1, 0, 1, 1));
     loader.tell(new DataLoader.Next(0, probe.getRef()));
     DataLoader.Failed failed = probe.expectMessageClass(DataLoader.Failed.class, WAIT);
-    assertEquals(0, failed.step());
-    assertTrue(failed.message().contains("disk on fire"), failed.message());
     loader.tell(new DataLoader.Stop());
     probe.expectTerminated(loader, WAIT);
+    return failed;
+  }
+
+  /** A dataset whose every image is corrupt. */
+  private static final class Corrupt extends Broken {
+    @Override
+    public RawImage decode(int i) throws IOException {
+      throw new IOException("not an image");
+    }
+
+    @Override
+    public String describe(int i) {
+      return "corrupt#" + i;
+    }
   }
 
   @Test
@@ -74,7 +105,7 @@ class DataLoaderTest {
   }
 
   /** A dataset whose every read fails with an unexpected error. */
-  private static final class Broken implements Dataset {
+  private static class Broken implements Dataset {
     public int size() {
       return 8;
     }
@@ -91,7 +122,7 @@ class DataLoaderTest {
       return -1;
     }
 
-    public RawImage decode(int i) {
+    public RawImage decode(int i) throws IOException {
       throw new IllegalStateException("disk on fire");
     }
 

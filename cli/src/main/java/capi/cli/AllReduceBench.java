@@ -12,6 +12,7 @@ import capi.config.CollectiveConfig;
 import capi.config.CollectiveConfig.Channel;
 import capi.config.CollectiveConfig.SameHost;
 import capi.config.Overrides;
+import capi.monitoring.JsonLine;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.lang.management.ManagementFactory;
@@ -92,17 +93,19 @@ final class AllReduceBench {
 
     int last = sizes.length - 1;
     double busbw = busbw(workers, largest, memoryTimes[last]);
-    System.out.printf(Locale.ROOT,
-        "{\"event\":\"bench\",\"what\":\"allreduce\",\"workers\":%d,\"bytes\":%d,\"wire\":\"%s\",\"transport\":\"memory\","
-            + "\"busbw_bytes_per_s\":%.0f,\"algbw_bytes_per_s\":%.0f,\"seconds\":%.6f,"
-            + "\"memcpy_bytes_per_s\":%.0f,\"busbw_over_memcpy\":%.3f,\"ipc_busbw_bytes_per_s\":%.0f,"
-            + "\"udp_busbw_bytes_per_s\":%.0f,\"udp_processes_busbw_bytes_per_s\":%.0f,"
-            + "\"shm_processes_busbw_bytes_per_s\":%.0f%s}%n",
-        workers, largest, wire.name().toLowerCase(Locale.ROOT), busbw, largest / memoryTimes[last], memoryTimes[last], memcpy, busbw / memcpy,
-        busbw(workers, largest, ipcTimes[last]), busbw(workers, largest, udpTimes[last]),
-        busbw(workers, largest, udpProcessTimes[last]), busbw(workers, largest, shmProcessTimes[last]),
-        hierarchicalTimes == null ? "" : String.format(Locale.ROOT, ",\"hierarchical_2_hosts_busbw_bytes_per_s\":%.0f",
-            busbw(workers, largest, hierarchicalTimes[last])));
+    JsonLine line = JsonLine.event("bench").add("what", "allreduce").add("workers", workers).add("bytes", largest)
+        .add("wire", wire.name().toLowerCase(Locale.ROOT)).add("transport", "memory")
+        .add("busbw_bytes_per_s", busbw, "%.0f").add("algbw_bytes_per_s", largest / memoryTimes[last], "%.0f")
+        .add("seconds", memoryTimes[last], "%.6f").add("memcpy_bytes_per_s", memcpy, "%.0f")
+        .add("busbw_over_memcpy", busbw / memcpy, "%.3f")
+        .add("ipc_busbw_bytes_per_s", busbw(workers, largest, ipcTimes[last]), "%.0f")
+        .add("udp_busbw_bytes_per_s", busbw(workers, largest, udpTimes[last]), "%.0f")
+        .add("udp_processes_busbw_bytes_per_s", busbw(workers, largest, udpProcessTimes[last]), "%.0f")
+        .add("shm_processes_busbw_bytes_per_s", busbw(workers, largest, shmProcessTimes[last]), "%.0f");
+    if (hierarchicalTimes != null) {
+      line.add("hierarchical_2_hosts_busbw_bytes_per_s", busbw(workers, largest, hierarchicalTimes[last]), "%.0f");
+    }
+    options.finish(line);
     return Main.EXIT_OK;
   }
 
@@ -271,12 +274,11 @@ final class AllReduceBench {
       double[] times = timeRank(ring, sizes, steps, cpu);
       report("udp ring between hosts, rank " + rank, n, sizes, times);
       int last = sizes.length - 1;
-      System.out.printf(Locale.ROOT,
-          "{\"event\":\"bench\",\"what\":\"allreduce\",\"transport\":\"udp_hosts\",\"hosts\":\"%s\",\"rank\":%d,"
-              + "\"workers\":%d,\"bytes\":%d,\"wire\":\"%s\",\"mtu\":%d,\"link_mtu\":%d,\"busbw_bytes_per_s\":%.0f,"
-              + "\"seconds\":%.6f,\"process_cpu_seconds_per_call\":%.6f}%n",
-          String.join(",", hosts), rank, n, sizes[last], wire.name().toLowerCase(Locale.ROOT), cfg.mtu(),
-          linkMtu(hosts.get(rank)), busbw(n, sizes[last], times[last]), times[last], cpu[last]);
+      options.finish(JsonLine.event("bench").add("what", "allreduce").add("transport", "udp_hosts")
+          .add("hosts", String.join(",", hosts)).add("rank", rank).add("workers", n).add("bytes", sizes[last])
+          .add("wire", wire.name().toLowerCase(Locale.ROOT)).add("mtu", cfg.mtu()).add("link_mtu", linkMtu(hosts.get(rank)))
+          .add("busbw_bytes_per_s", busbw(n, sizes[last], times[last]), "%.0f").add("seconds", times[last], "%.6f")
+          .add("process_cpu_seconds_per_call", cpu[last], "%.6f"));
     }
     return Main.EXIT_OK;
   }

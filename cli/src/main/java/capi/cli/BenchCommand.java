@@ -1,11 +1,16 @@
 package capi.cli;
 
+import capi.monitoring.JsonLine;
+import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-/** `capi bench`: throughput benchmarks; each kind lives in its own class. */
+/**
+ * `capi bench`: throughput benchmarks; each kind lives in its own class and ends with one JSON line
+ * through {@link Results} (printed, and appended to results/bench.jsonl).
+ */
 @Command(name = "bench", description = "Throughput benchmark: step | allreduce | data.")
 public final class BenchCommand implements Callable<Integer> {
   @Mixin CommonOptions common;
@@ -40,6 +45,15 @@ public final class BenchCommand implements Callable<Integer> {
 
   @Option(names = "--rank", description = "This process's rank with --hosts.")
   Integer rank;
+
+  @Option(names = "--results", paramLabel = "FILE",
+      description = "Append the result here (default: results/bench.jsonl of the checkout ./capi runs from).")
+  Path results;
+
+  /** Prints the bench's final line and appends it to the results. */
+  void finish(JsonLine line) {
+    Results.finish(line, "bench", results);
+  }
 
   @Override
   public Integer call() throws Exception {

@@ -8,13 +8,13 @@ import capi.data.DataCounters;
 import capi.data.Dataset;
 import capi.data.Datasets;
 import capi.data.RawImage;
+import capi.monitoring.JsonLine;
 import com.sun.management.OperatingSystemMXBean;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Locale;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import javax.imageio.ImageIO;
@@ -54,13 +54,13 @@ final class DataBench {
     var shape = source.shape();
     // img_per_cpu_s (images per CPU second of the whole process, JIT and GC included) stays
     // meaningful on a machine whose cores other processes share.
-    System.out.printf(Locale.ROOT,
-        "{\"event\":\"bench\",\"what\":\"data\",\"dataset\":\"%s\",\"images\":%d,\"image\":\"%dx%dx%d\","
-            + "\"batch_size\":%d,\"steps\":%d,\"threads\":%d,\"img_per_s\":%.1f,\"img_per_s_per_thread\":%.1f,"
-            + "\"img_per_s_one_thread\":%.1f,\"img_per_cpu_s\":%.1f,\"skipped_images\":%d}%n",
-        data.dataset().replace("\\", "\\\\").replace("\"", "\\\""), source.dataset().size(),
-        shape.channels(), shape.height(), shape.width(), source.globalBatch(), steps, threads,
-        all.perSecond(), all.perSecond() / threads, one.perSecond(), all.perCpuSecond(), DataCounters.skippedImages());
+    options.finish(JsonLine.event("bench").add("what", "data").add("dataset", data.dataset())
+        .add("images", source.dataset().size())
+        .add("image", shape.channels() + "x" + shape.height() + "x" + shape.width())
+        .add("batch_size", source.globalBatch()).add("steps", steps).add("threads", threads)
+        .add("img_per_s", all.perSecond(), "%.1f").add("img_per_s_per_thread", all.perSecond() / threads, "%.1f")
+        .add("img_per_s_one_thread", one.perSecond(), "%.1f").add("img_per_cpu_s", all.perCpuSecond(), "%.1f")
+        .add("skipped_images", DataCounters.skippedImages()));
     return Main.EXIT_OK;
   }
 

@@ -2,13 +2,14 @@ package capi.cli;
 
 import capi.engine.NamedTensor;
 import capi.engine.checkpoint.CheckpointStore;
-import capi.engine.checkpoint.Json;
 import capi.engine.checkpoint.SafeTensors;
+import capi.monitoring.JsonLine;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -16,7 +17,8 @@ import picocli.CommandLine.Parameters;
 
 /**
  * `capi export PATH --out FILE`: the teacher (EMA) backbone of a checkpoint as one safetensors file
- * under the reference's names ({@code backbone.encoder.blocks.0.residual1.fn.q_proj.weight}, ...).
+ * under the reference's names ({@code backbone.encoder.blocks.0.residual1.fn.q_proj.weight}, ...);
+ * the final line names the checkpoint and its step.
  */
 @Command(name = "export", description = "Write the teacher backbone as safetensors under the reference's names.")
 public final class ExportCommand implements Callable<Integer> {
@@ -33,10 +35,9 @@ public final class ExportCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    CheckpointStore.Checkpoint c = CheckpointStore.locate(path, System.err::println);
-    Map<String, NamedTensor> all = SafeTensors.read(c.dir().resolve(CheckpointStore.MODEL_FILE));
+    CheckpointStore.Checkpoint c = CheckpointStore.locate(path, LoggerFactory.getLogger(ExportCommand.class)::warn);
     List<NamedTensor> backbone = new ArrayList<>();
-    for (NamedTensor t : all.values()) {
+    for (NamedTensor t : c.tensors().values()) {
       if (t.name().startsWith(TEACHER + BACKBONE)) {
         backbone.add(new NamedTensor(t.name().substring(TEACHER.length()), t.shape(), t.data()));
       }
@@ -46,7 +47,8 @@ public final class ExportCommand implements Callable<Integer> {
       return Main.EXIT_BAD_INPUT;
     }
     SafeTensors.write(out, backbone, Map.of("format", "pt", "source", c.dir().toString(), "step", Long.toString(c.step())));
-    System.out.println("{\"event\":\"export\",\"tensors\":" + backbone.size() + ",\"file\":" + Json.quote(out.toString()) + "}");
+    System.out.println(JsonLine.event("export").add("tensors", backbone.size()).add("file", out.toString())
+        .add("checkpoint", c.dir().toString()).add("step", c.step()));
     return Main.EXIT_OK;
   }
 }

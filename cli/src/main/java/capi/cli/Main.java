@@ -3,12 +3,13 @@ package capi.cli;
 import capi.actors.TrainingRun;
 import capi.config.BadConfigException;
 import java.time.Duration;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.HelpCommand;
 import picocli.CommandLine.ScopeType;
+import sun.misc.Signal;
 
 /**
  * The `capi` command (docs/CLI.md). Exit status: 0 success; 2 bad usage, configuration or
@@ -41,27 +42,36 @@ public final class Main implements Runnable {
     throw new CommandLine.ParameterException(new CommandLine(this), "missing command");
   }
 
-  /** Opened when main is about to exit, so a SIGTERM hook can wait for the final checkpoint and line. */
-  private static final CountDownLatch EXITING = new CountDownLatch(1);
+  private static final AtomicBoolean SIGNALLED = new AtomicBoolean();
 
   /**
-   * On SIGTERM or SIGINT (pre-emption, Ctrl-C): a training run finishes its step, writes a
-   * checkpoint and prints its final line before the JVM ends (bounded by {@code grace}).
+   * SIGTERM or SIGINT (a scheduler's pre-emption, Ctrl-C) while a training run is in progress: the
+   * run finishes its step, writes a checkpoint and prints its final line with {@code "stopped":"signal"};
+   * capi exits 0 (the command's own status). Without a run in progress, at a second signal, or
+   * when the run has not ended within {@code grace}, capi exits at once with 128 + the signal's
+   * number (143, 130), as without a handler. A signal ignored when capi started stays ignored.
    */
-  private static void checkpointOnSignal(Duration grace) {
-    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-      if (!TrainingRun.requestStop()) return;
+  private static void stopRunsOnSignals(Duration grace) {
+    for (String name : List.of("TERM", "INT")) Signal.handle(new Signal(name), s -> onSignal(128 + s.getNumber(), grace));
+  }
+
+  private static void onSignal(int status, Duration grace) {
+    if (SIGNALLED.getAndSet(true) || !TrainingRun.requestStop()) System.exit(status);
+    Thread watchdog = new Thread(() -> {
       try {
         TrainingRun.awaitIdle(grace);
-        EXITING.await(5, TimeUnit.SECONDS); // main prints the final line, then exits
+        Thread.sleep(5_000); // main prints the final line and exits meanwhile
       } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
+        return;
       }
-    }, "capi-stop-on-signal"));
+      System.exit(status);
+    }, "capi-stop-watchdog");
+    watchdog.setDaemon(true);
+    watchdog.start();
   }
 
   public static void main(String[] args) {
-    checkpointOnSignal(Duration.ofMinutes(3));
+    stopRunsOnSignals(Duration.ofMinutes(3));
     int status;
     try {
       status = execute(args);
@@ -70,7 +80,7 @@ public final class Main implements Runnable {
       t.printStackTrace(System.err);
       status = EXIT_FAILURE;
     }
-    EXITING.countDown();
+    System.out.flush();
     System.exit(status);
   }
 

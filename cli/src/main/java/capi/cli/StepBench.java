@@ -6,6 +6,7 @@ import capi.config.OptimConfig;
 import capi.config.Overrides;
 import capi.engine.Profile;
 import capi.engine.StepBenchmark;
+import capi.monitoring.JsonLine;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -55,8 +56,9 @@ final class StepBench {
       System.out.printf("RSS %.0f MiB after warm-up, %.0f MiB after the timed steps; backend memory %.0f MiB%n",
           rssBefore / 1048576.0, rssAfter / 1048576.0, bench.backendBytes() / 1048576.0);
       printProfile(bench.profile(), steps, msPerStep);
-      System.out.printf("{\"event\":\"bench\",\"what\":\"step\",\"img_per_s\":%.2f,\"ms_per_step\":%.2f,\"peak_rss_bytes\":%d}%n",
-          imgPerS, msPerStep, peakRss);
+      options.finish(JsonLine.event("bench").add("what", "step").add("img_per_s", imgPerS, "%.2f")
+          .add("ms_per_step", msPerStep, "%.2f").add("peak_rss_bytes", peakRss).add("preset", c.preset())
+          .add("batch_size", batch).add("steps", steps).add("threads", threads));
     }
     return Main.EXIT_OK;
   }

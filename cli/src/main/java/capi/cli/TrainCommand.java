@@ -20,19 +20,22 @@ public final class TrainCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     CapiConfig config = common.load(run.overrides());
     RunDirectory dir = RunDirectory.create(config);
+    RunResult result;
     try {
-      return report(TrainingRun.run(config, dir, null));
+      result = TrainingRun.run(config, dir, null);
     } catch (BadConfigException e) {
-      dir.deleteIfNoCheckpoint(); // bad input found at start (e.g. a missing dataset): leave nothing behind
+      dir.discardIfNew(); // bad input found at start (e.g. a missing dataset): leave nothing of ours behind
       throw e;
     }
+    if (result.badInput()) dir.discardIfNew();
+    return report(result);
   }
 
-  /** Prints the final line (CLI.md) and returns the exit status. */
+  /** Prints the final line (CLI.md) and returns the exit status: 2 when the input is at fault. */
   static int report(RunResult r) {
     if (!r.ok()) {
       System.err.println("capi: run failed: " + r.error());
-      return Main.EXIT_FAILURE;
+      return r.badInput() ? Main.EXIT_BAD_INPUT : Main.EXIT_FAILURE;
     }
     System.out.println(r.json());
     return Main.EXIT_OK;

@@ -2,6 +2,7 @@ package capi.cli;
 
 import static capi.cli.SmallRuns.d;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import capi.config.Keys;
@@ -9,6 +10,8 @@ import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -87,5 +90,55 @@ class CliErrorsTest {
           "--metrics-port", Integer.toString(taken.getLocalPort()), d("monitoring.metrics-host", "127.0.0.1"));
       assertTrue(!java.nio.file.Files.exists(run), "a run that failed at start leaves no directory");
     }
+  }
+
+  /** capi deletes only what it created: a directory that holds anything but a run is refused and left alone. */
+  @Test
+  void aNonEmptyDirectoryThatIsNotARunIsRefusedAndKept() throws Exception {
+    Path d = tmp.resolve("d");
+    Files.createDirectories(d.resolve("sub"));
+    Files.writeString(d.resolve("precious.txt"), "precious\n");
+    for (String dataset : new String[] {"idx:/nonexistent", "synthetic:64"}) {
+      expectBadInput(Keys.TRAIN_RUN_DIR + " = " + d.toAbsolutePath(), "train", "--run-dir", d.toString(),
+          "--dataset", dataset, "--steps", "5");
+      assertEquals("precious\n", Files.readString(d.resolve("precious.txt")));
+      assertTrue(Files.isDirectory(d.resolve("sub")));
+      try (var entries = Files.list(d)) {
+        assertEquals(2, entries.count(), "nothing added");
+      }
+    }
+  }
+
+  /** A run that fails at start in an empty directory it was given removes its own files, not the directory. */
+  @Test
+  void aFailedStartInAGivenEmptyDirectoryKeepsTheDirectory() throws Exception {
+    Path d = Files.createDirectories(tmp.resolve("empty"));
+    expectBadInput("/nonexistent", "train", "--run-dir", d.toString(), "--dataset", "idx:/nonexistent");
+    assertTrue(Files.isDirectory(d), "the user's directory stays");
+    try (var entries = Files.list(d)) {
+      assertEquals(0, entries.count(), "capi's files are gone");
+    }
+    Path nested = tmp.resolve("made/by/capi");
+    expectBadInput("/nonexistent", "train", "--run-dir", nested.toString(), "--dataset", "idx:/nonexistent");
+    assertFalse(Files.exists(tmp.resolve("made")), "directories capi made are removed");
+  }
+
+  /** Every image corrupt: exit 2 naming the dataset, not a run failure. */
+  @Test
+  void aDatasetWithoutOneReadableImageIsBadInput() throws Exception {
+    Path images = tmp.resolve("images");
+    for (int c = 0; c < 2; c++) {
+      for (int i = 0; i < 3; i++) {
+        Path f = images.resolve(Integer.toString(c)).resolve(i + ".png");
+        Files.createDirectories(f.getParent());
+        Files.write(f, new byte[] {(byte) 0x89, 'P', 'N', 'G', 1, 2, 3});
+      }
+    }
+    Path run = tmp.resolve("corrupt");
+    List<String> args = new ArrayList<>(List.of("train", "--run-dir", run.toString(), "--dataset", "folder:" + images,
+        "--steps", "3", "--workers", "1", "--batch-size", "4"));
+    args.addAll(SmallRuns.small());
+    expectBadInput("not one readable image", args.toArray(String[]::new));
+    assertFalse(Files.exists(run), "a run that failed on its input before its first checkpoint leaves no directory");
   }
 }

@@ -8,13 +8,13 @@ import capi.config.CapiConfig;
 import capi.config.Overrides;
 import capi.engine.CapiTrainer;
 import capi.engine.checkpoint.CheckpointStore;
-import capi.engine.checkpoint.SafeTensors;
 import capi.eval.Evaluator;
 import capi.eval.FeatureSource;
 import capi.eval.Probe;
 import capi.eval.Scores;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -37,8 +37,11 @@ class EvalCommandTest {
   void evaluatesTheCheckpointsTeacherLikeTheEvaluatorDoes() throws Exception {
     Path run = tmp.resolve("run");
     SmallRuns.train(run, "--steps", "2", "--workers", "1", "--batch-size", "4");
-    String line = eval(run.toString(), "--probe", "knn");
+    Path results = tmp.resolve("results/eval.jsonl");
+    String line = eval(run.toString(), "--probe", "knn", "--results", results.toString());
     assertTrue(line.startsWith("{\"event\":\"eval\",\"knn_top1\":"), line);
+    assertEquals(List.of(line), Files.readAllLines(results), "the result is appended to the results file");
+    assertTrue(line.matches(".*,\"commit\":\"[^\"]+\",\"cores\":\\d+,\"cpu\":\"[^\"]+\",\"time\":\"[^\"]+\"}"), line);
     assertTrue(line.contains("\"linear_top1\":null,\"features\":\"global_repr\""), line);
     assertTrue(line.contains("\"step\":2,\"train_images\":300,\"test_images\":100"), line);
     assertTrue(line.contains("\"baseline_pixels\":{\"knn_top1\":0."), line);
@@ -48,14 +51,15 @@ class EvalCommandTest {
     CheckpointStore.Checkpoint c = CheckpointStore.locate(run, w -> {});
     Map<String, String> overrides = new java.util.HashMap<>();
     for (String o : FEW_IMAGES) overrides.put(o.substring(2, o.indexOf('=')), o.substring(o.indexOf('=') + 1));
-    CapiConfig config = CapiConfig.read(c.dir().resolve("config.conf"), Overrides.commandLine(overrides));
+    CapiConfig config = CapiConfig.read(c.config(), Overrides.commandLine(overrides));
     try (CapiTrainer model = CapiTrainer.create(config.model(), config.optim(), 5, 1)) {
-      model.loadState(SafeTensors.read(c.dir().resolve(CheckpointStore.MODEL_FILE)));
+      c.loadInto(model);
       Scores s = Evaluator.of(config, Probe.KNN, false, 1).evaluate(model).get(FeatureSource.GLOBAL_REPR);
       assertEquals(s.knnTop1(), number(line, "knn_top1"), 1e-12);
     }
     // A checkpoint directory names the same checkpoint as its run directory.
-    assertEquals(line, eval(c.dir().toString(), "--probe", "knn"));
+    String again = eval(c.dir().toString(), "--probe", "knn");
+    assertEquals(line.substring(0, line.indexOf(",\"commit\"")), again.substring(0, again.indexOf(",\"commit\"")));
   }
 
   @Test

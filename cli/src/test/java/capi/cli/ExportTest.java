@@ -24,11 +24,13 @@ class ExportTest {
     Path run = tmp.resolve("run");
     SmallRuns.train(run, "--steps", "2", "--workers", "1", "--batch-size", "4");
     Path out = tmp.resolve("teacher.safetensors");
-    assertEquals(0, Main.execute("export", run.toString(), "--out", out.toString()));
+    String line = SmallRuns.lastLine(SmallRuns.execute(0, "export", run.toString(), "--out", out.toString()).out());
 
+    CheckpointStore.Checkpoint used = CheckpointStore.locate(run, w -> {});
+    assertTrue(line.startsWith("{\"event\":\"export\",\"tensors\":") && line.contains(",\"checkpoint\":\""
+        + used.dir() + "\",\"step\":2,"), "the final line names the checkpoint and its step: " + line);
     Map<String, NamedTensor> exported = SafeTensors.read(out);
-    Map<String, NamedTensor> saved = SafeTensors.read(
-        CheckpointStore.locate(run, w -> {}).dir().resolve(CheckpointStore.MODEL_FILE));
+    Map<String, NamedTensor> saved = used.tensors();
     assertTrue(exported.containsKey("backbone.encoder.blocks.0.residual1.fn.q_proj.weight"), exported.keySet().toString());
     assertTrue(exported.containsKey("backbone.patch_embed.weight"));
     assertTrue(exported.containsKey("backbone.registers"));

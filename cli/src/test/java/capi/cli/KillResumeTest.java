@@ -25,17 +25,10 @@ class KillResumeTest {
     SmallRuns.train(whole, run.toArray(String[]::new));
 
     Path killed = tmp.resolve("killed");
-    List<String> cmd = new ArrayList<>(List.of(
-        ProcessHandle.current().info().command().orElse("java"),
-        "--add-opens", "java.base/sun.nio.ch=ALL-UNNAMED", "--add-opens", "java.base/java.nio=ALL-UNNAMED",
-        "-Xmx2g", "-cp", System.getProperty("java.class.path"), Main.class.getName(), "train",
-        "--run-dir", killed.toString()));
-    cmd.addAll(SmallRuns.small());
-    cmd.addAll(run);
-    ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
-        .redirectOutput(tmp.resolve("killed.log").toFile());
-    pb.environment().put("OMP_WAIT_POLICY", "PASSIVE");
-    Process p = pb.start();
+    List<String> args = new ArrayList<>(List.of("train", "--run-dir", killed.toString()));
+    args.addAll(SmallRuns.small());
+    args.addAll(run);
+    Process p = CapiProcess.start(CapiProcess.command(args), tmp.resolve("killed.log"));
     try {
       // Kill between the checkpoints of steps 4 and 8.
       long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(5);

@@ -87,7 +87,7 @@ class NamespaceClusterTest {
 
   /** The metrics endpoint binds the node's cluster address, not every interface (issue 17, item 12). */
   private void assertMetricsOnlyOnTheHostAddress(int h) throws Exception {
-    Matcher m = Pattern.compile("\\{\"event\":\"metrics\",\"port\":(\\d+)}").matcher(nodes.output("h" + h));
+    Matcher m = Pattern.compile("\\{\"event\":\"metrics\",\"port\":(\\d+),").matcher(nodes.output("h" + h));
     assertTrue(m.find(), nodes.output("h" + h));
     String port = m.group(1);
     assertEquals(0, connect(h, hosts.address(h), port), "metrics on the host's address");

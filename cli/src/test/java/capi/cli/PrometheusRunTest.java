@@ -31,20 +31,14 @@ class PrometheusRunTest {
   @Test
   @Timeout(300)
   void prometheusScrapesARealRun() throws Exception {
-    List<String> cmd = new ArrayList<>(List.of(
-        ProcessHandle.current().info().command().orElse("java"),
-        "--add-opens", "java.base/sun.nio.ch=ALL-UNNAMED", "--add-opens", "java.base/java.nio=ALL-UNNAMED",
-        "-Xmx1g", "-cp", System.getProperty("java.class.path"), Main.class.getName(), "train",
-        "--run-dir", tmp.resolve("run").toString(), "--steps", "1000000", "--workers", "2", "--batch-size", "8",
-        "--checkpoint-every", "100", d("monitoring.metrics-host", "127.0.0.1"),
+    List<String> args = new ArrayList<>(List.of("train", "--run-dir", tmp.resolve("run").toString(),
+        "--steps", "1000000", "--workers", "2", "--batch-size", "8", "--checkpoint-every", "100", d("monitoring.metrics-host", "127.0.0.1"),
         // a periodic evaluation on a few images, so capi_eval_top1 has series
         d("eval.every-steps", "40"), d("eval.periodic-train-samples", "300"),
         d("eval.periodic-test-samples", "100"), d("eval.linear-epochs", "2")));
-    cmd.addAll(SmallRuns.small());
+    args.addAll(SmallRuns.small());
     Path log = tmp.resolve("run.log");
-    ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
-    pb.environment().put("OMP_WAIT_POLICY", "PASSIVE");
-    Process run = pb.start();
+    Process run = CapiProcess.start(CapiProcess.command(args), log);
     try {
       int port = metricsPort(log, run);
       try (PrometheusServer prometheus = PrometheusServer.start(Files.createDirectories(tmp.resolve("prometheus")), "127.0.0.1:" + port,
@@ -73,9 +67,9 @@ class PrometheusRunTest {
     }
   }
 
-  /** The port of the run's log line {"event":"metrics","port":P}. */
+  /** The port of the run's log line {"event":"metrics","port":P,"time":…}. */
   private static int metricsPort(Path log, Process run) throws Exception {
-    Pattern p = Pattern.compile("\\{\"event\":\"metrics\",\"port\":(\\d+)\\}");
+    Pattern p = Pattern.compile("\\{\"event\":\"metrics\",\"port\":(\\d+),");
     long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(2);
     while (System.nanoTime() < deadline && run.isAlive()) {
       Matcher m = p.matcher(Files.readString(log));

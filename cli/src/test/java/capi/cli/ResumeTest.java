@@ -12,7 +12,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
-/** Exact resume: a run of 2N steps and a run of N steps resumed to 2N log bit-identical losses. */
+/**
+ * Exact resume: a run of 2N steps and a run of N steps resumed to 2N log bit-identical losses, also
+ * past a damaged newest checkpoint and a garbled LATEST.
+ */
 class ResumeTest {
   @TempDir Path tmp;
 
@@ -42,5 +45,12 @@ class ResumeTest {
     assertEquals(0, Main.execute(SmallRuns.args("resume", List.of(split.toString(), "--steps", "8"))));
     assertEquals(SmallRuns.metric(whole, "loss_capi"), SmallRuns.metric(split, "loss_capi"),
         "after falling back past a damaged checkpoint");
+
+    // A LATEST with a byte that is not UTF-8 and a NUL is passed over; the run, finished at step 8,
+    // reports the loss it logged last.
+    Files.write(split.resolve("checkpoints/LATEST"), new byte[] {'s', 't', 'e', 'p', (byte) 0xff, 0, '\n'});
+    String done = SmallRuns.lastLine(SmallRuns.execute(0, "resume", split.toString()).out());
+    assertTrue(done.startsWith("{\"event\":\"done\",\"steps\":8,"), done);
+    assertTrue(done.contains("\"loss_capi\":" + SmallRuns.metric(split, "loss_capi").get(8L) + ","), done);
   }
 }

@@ -5,7 +5,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import capi.config.BadConfigException;
 import capi.config.Overrides;
 import capi.data.Datasets;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -76,6 +79,35 @@ final class SmallRuns {
     a.addAll(List.of("--run-dir", runDir.toString()));
     a.addAll(List.of(extra));
     assertEquals(0, Main.execute(args("train", a)), "capi train " + a);
+  }
+
+  /** What a command printed. */
+  record Output(String out, String err) {}
+
+  /** Runs `capi ARGS` in this JVM, asserts its exit status, returns what it printed. */
+  static Output execute(int expectedStatus, String... args) {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    ByteArrayOutputStream err = new ByteArrayOutputStream();
+    PrintStream savedOut = System.out;
+    PrintStream savedErr = System.err;
+    int status;
+    try {
+      System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+      System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+      status = Main.execute(args);
+    } finally {
+      System.setOut(savedOut);
+      System.setErr(savedErr);
+    }
+    Output printed = new Output(out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    assertEquals(expectedStatus, status, "capi " + String.join(" ", args) + "; " + printed);
+    return printed;
+  }
+
+  /** The last line a command printed (its final JSON line). */
+  static String lastLine(String stdout) {
+    List<String> lines = stdout.strip().lines().toList();
+    return lines.get(lines.size() - 1);
   }
 
   /** Complete lines in a run's metrics.jsonl (0 before it exists). */

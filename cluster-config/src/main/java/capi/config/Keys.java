@@ -7,6 +7,7 @@ package capi.config;
 public final class Keys {
   private Keys() {}
 
+  public static final String DATA_DATASET = "capi.data.dataset";
   public static final String DATA_MEAN = "capi.data.mean";
   public static final String DATA_STD = "capi.data.std";
   public static final String MODEL_IN_CHANNELS = "capi.model.in-channels";

@@ -92,7 +92,11 @@ public final class BatchSource {
     return CompletableFuture.allOf(chunks.toArray(CompletableFuture[]::new)).thenApply(v -> out);
   }
 
-  /** Sample at position p into row i of the batch; draws: crop, flip, mask, prediction subset. */
+  /**
+   * Sample at position p into row i of the batch; draws: crop, flip, mask, prediction subset. An
+   * unreadable image is replaced by the next readable one; when none of the next MAX_REPLACEMENTS
+   * is readable the dataset is bad input (BadConfigException).
+   */
   private void fill(CapiBatch out, int i, long p) {
     SplittableRandom r = sampler.random(p);
     int index = sampler.index(p);
@@ -110,7 +114,8 @@ public final class BatchSource {
         if (unreadable.add(candidate)) DataCounters.skipped(dataset.describe(candidate), e.getMessage());
       }
     }
-    throw new IllegalStateException("no readable image among " + MAX_REPLACEMENTS + " samples after "
-        + dataset.describe(index) + "; is the dataset corrupt?");
+    throw new BadConfigException(dataset.describe(index) + " and the next " + (Math.min(MAX_REPLACEMENTS, dataset.size()) - 1)
+        + " samples: not one readable image (each is corrupt, truncated or unreadable); check the dataset ("
+        + Keys.DATA_DATASET + ")");
   }
 }

@@ -1,6 +1,6 @@
 package capi.eval;
 
-import java.util.Locale;
+import capi.monitoring.JsonLine;
 import java.util.Map;
 
 /**
@@ -15,49 +15,29 @@ public final class EvalReport {
    * @param pixels the raw-pixel baseline, or null when not computed
    * @param randomInit the random-initialisation baseline, or null when not computed
    */
-  public static String jsonLine(Map<String, Object> context, Map<FeatureSource, Scores> teacher,
+  public static JsonLine jsonLine(Map<String, Object> context, Map<FeatureSource, Scores> teacher,
       Scores pixels, Scores randomInit, int trainImages, int testImages) {
     Scores main = teacher.get(FeatureSource.GLOBAL_REPR);
-    StringBuilder json = new StringBuilder("{\"event\":\"eval\"");
-    json.append(",\"knn_top1\":").append(number(main.knnTop1()));
-    json.append(",\"linear_top1\":").append(number(main.linearTop1()));
-    json.append(",\"features\":\"").append(FeatureSource.GLOBAL_REPR.label()).append('"');
+    JsonLine json = JsonLine.event("eval").add("knn_top1", main.knnTop1()).add("linear_top1", main.linearTop1())
+        .add("features", FeatureSource.GLOBAL_REPR.label());
     if (main.linear() != null) {
-      json.append(",\"linear_lr\":").append(number(main.linear().learningRate()));
-      json.append(",\"linear_wd\":").append(number(main.linear().weightDecay()));
+      json.add("linear_lr", main.linear().learningRate()).add("linear_wd", main.linear().weightDecay());
     }
     for (Map.Entry<String, Object> e : context.entrySet()) {
-      json.append(",\"").append(e.getKey()).append("\":");
-      json.append(e.getValue() instanceof Number n ? number(n.doubleValue()) : string(String.valueOf(e.getValue())));
+      if (e.getValue() instanceof Long || e.getValue() instanceof Integer) json.add(e.getKey(), ((Number) e.getValue()).longValue());
+      else if (e.getValue() instanceof Number n) json.add(e.getKey(), n.doubleValue());
+      else json.add(e.getKey(), String.valueOf(e.getValue()));
     }
-    json.append(",\"train_images\":").append(trainImages).append(",\"test_images\":").append(testImages);
+    json.add("train_images", trainImages).add("test_images", testImages);
     for (Map.Entry<FeatureSource, Scores> e : teacher.entrySet()) {
-      if (e.getKey() != FeatureSource.GLOBAL_REPR) object(json, e.getKey().label(), e.getValue());
+      if (e.getKey() != FeatureSource.GLOBAL_REPR) json.addRaw(e.getKey().label(), scores(e.getValue()));
     }
-    if (pixels != null) object(json, "baseline_pixels", pixels);
-    if (randomInit != null) object(json, "baseline_random_init", randomInit);
-    return json.append('}').toString();
+    if (pixels != null) json.addRaw("baseline_pixels", scores(pixels));
+    if (randomInit != null) json.addRaw("baseline_random_init", scores(randomInit));
+    return json;
   }
 
-  private static void object(StringBuilder json, String name, Scores s) {
-    json.append(",\"").append(name).append("\":{\"knn_top1\":").append(number(s.knnTop1()));
-    json.append(",\"linear_top1\":").append(number(s.linearTop1())).append('}');
-  }
-
-  /** Integers without a fraction, others in Java's shortest form (valid JSON), NaN as null. */
-  private static String number(double v) {
-    if (Double.isNaN(v) || Double.isInfinite(v)) return "null";
-    if (v == Math.rint(v) && Math.abs(v) < 1e15) return Long.toString((long) v);
-    return Double.toString(v);
-  }
-
-  private static String string(String s) {
-    StringBuilder out = new StringBuilder("\"");
-    for (char c : s.toCharArray()) {
-      if (c == '"' || c == '\\') out.append('\\').append(c);
-      else if (c < 0x20) out.append(String.format(Locale.ROOT, "\\u%04x", (int) c));
-      else out.append(c);
-    }
-    return out.append('"').toString();
+  private static String scores(Scores s) {
+    return JsonLine.object().add("knn_top1", s.knnTop1()).add("linear_top1", s.linearTop1()).toString();
   }
 }

@@ -11,7 +11,7 @@ import me.tongfei.progressbar.ProgressBarStyle;
 /**
  * Progress of a training run on the console: a progress bar (step, loss, img/s, ETA) in a
  * terminal; otherwise (logs, pipes, CI) a plain JSON line at most once per interval, e.g.
- * {@code {"event":"progress","step":120,"steps":500,"loss_capi":6.91,"img_per_s":410.2,"eta_s":93}}.
+ * {@code {"event":"progress","step":120,"steps":500,"loss_capi":6.91,"img_per_s":410.2,"eta_s":93,"time":…}}.
  */
 public final class ConsoleProgress implements AutoCloseable {
   private final long totalSteps;
@@ -91,13 +91,7 @@ public final class ConsoleProgress implements AutoCloseable {
       double secondsPerStep = (now - firstNanos) / 1e9 / (step - firstStep);
       eta = Long.toString(Math.round(secondsPerStep * Math.max(0, totalSteps - step)));
     }
-    return String.format(Locale.ROOT,
-        "{\"event\":\"progress\",\"step\":%d,\"steps\":%d,\"loss_capi\":%s,\"img_per_s\":%.1f,\"eta_s\":%s}",
-        step, totalSteps, json(lossCapi), imgPerSec, eta);
-  }
-
-  // JSON has no NaN or Infinity: a diverged loss is printed as a string.
-  private static String json(double v) {
-    return Double.isFinite(v) ? String.format(Locale.ROOT, "%.6g", v) : "\"" + v + "\"";
+    return JsonLine.event("progress").add("step", step).add("steps", totalSteps).add("loss_capi", lossCapi, "%.6g")
+        .add("img_per_s", imgPerSec, "%.1f").addRaw("eta_s", eta).toString();
   }
 }

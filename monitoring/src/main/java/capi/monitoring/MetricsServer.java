@@ -14,13 +14,13 @@ public final class MetricsServer implements AutoCloseable {
 
   /**
    * Serves the metrics on host:port (port 0 picks a free port) and prints
-   * {@code {"event":"metrics","port":P}} on stdout (CLI.md).
+   * {@code {"event":"metrics","port":P,"time":…}} on stdout (CLI.md).
    */
   public static MetricsServer start(CapiMetrics metrics, String host, int port) {
     try {
       HTTPServer server = HTTPServer.builder()
           .hostname(host).port(port).registry(metrics.registry()).buildAndStart();
-      System.out.println("{\"event\":\"metrics\",\"port\":" + server.getPort() + "}");
+      System.out.println(JsonLine.event("metrics").add("port", server.getPort()));
       System.out.flush();
       return new MetricsServer(server);
     } catch (IOException e) {

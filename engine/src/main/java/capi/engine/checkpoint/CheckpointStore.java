@@ -1,6 +1,8 @@
 package capi.engine.checkpoint;
 
 import capi.config.BadConfigException;
+import capi.engine.CapiTrainer;
+import capi.engine.NamedTensor;
 import com.typesafe.config.ConfigObject;
 import com.typesafe.config.ConfigValue;
 import java.io.IOException;
@@ -21,33 +23,55 @@ import java.util.Comparator;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.function.Consumer;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 /**
- * The checkpoints of a run: {@code DIR/step-NNNNNNNN/} directories and a {@code DIR/LATEST} file
- * naming the newest complete one.
+ * The checkpoints of a run, and the one owner of their layout: whoever writes or reads a checkpoint
+ * (the worker that saves its replica, the coordinator that commits, {@code capi resume}, {@code eval},
+ * {@code export}) goes through this class.
  *
- * <p>A checkpoint is written into a temporary directory, every file fsynced, a {@code
- * manifest.json} with each file's size and SHA-256 written last, the directory renamed into place,
- * then LATEST replaced atomically; only then are old checkpoints pruned. A crash at any point leaves
- * either the previous or the new checkpoint complete. Loading verifies the manifest and falls back to
- * the newest older checkpoint that verifies, with a warning.
+ * <pre>
+ * DIR/
+ *   LATEST                       "step-00000008\n": the newest committed checkpoint (replaced atomically)
+ *   step-00000008/
+ *     model.safetensors          every CapiTrainer.state() tensor; metadata "steps" and "optimizer_step"
+ *                                (the AdamW step count of the bias corrections)
+ *     state.json                 {"step":8,"world_size":2,"generation":…,"seed":0,"batch_size":8,"loss_capi":5.1}
+ *     config.conf                the run's configuration when the checkpoint was written
+ *     manifest.json              {"step":8,"files":{"model.safetensors":{"bytes":…,"sha256":"…"},…}}, written last
+ *   .tmp-step-00000012-PID/      a checkpoint being written: ignored when loading, removed when discarded
+ * </pre>
+ *
+ * <p>A checkpoint is written into its temporary directory, every file fsynced, the manifest written
+ * last, the directory renamed into place, then LATEST replaced atomically; only then are old
+ * checkpoints pruned (the newest {@code keep} by step, never the one LATEST names). A crash at any
+ * point leaves the previous or the new checkpoint complete. Loading verifies the manifest and falls
+ * back to the newest older checkpoint that verifies, with a warning; a garbled LATEST is ignored.
+ * A replica with a NaN or an infinity is never written ({@link NonFiniteException}).
  */
 public final class CheckpointStore {
   public static final String MANIFEST = "manifest.json";
-  /** The tensors of a checkpoint: every model and optimiser tensor, named as CapiTrainer.state() names them. */
   public static final String MODEL_FILE = "model.safetensors";
+  public static final String STATE_FILE = "state.json";
+  public static final String CONFIG_FILE = "config.conf";
   public static final String LATEST = "LATEST";
   private static final String PREFIX = "step-";
+  private static final Pattern STEP_DIR = Pattern.compile("step-(\\d{1,18})");
+  /** Metadata of model.safetensors: the steps done, and the AdamW step count. */
+  private static final String STEPS = "steps";
+  private static final String OPTIMIZER_STEP = "optimizer_step";
 
   private final Path dir;
   private final int keep;
   private final Consumer<String> warn;
 
-  /** @param warn receives one line per damaged checkpoint skipped when loading */
+  /** @param warn receives one line per damaged checkpoint (or garbled LATEST) skipped when loading */
   public CheckpointStore(Path dir, int keep, Consumer<String> warn) {
     if (keep < 1) throw new IllegalArgumentException("keep must be >= 1");
     this.dir = dir;
@@ -60,7 +84,64 @@ public final class CheckpointStore {
   }
 
   public static String dirName(long step) {
-    return String.format("%s%08d", PREFIX, step);
+    return String.format(Locale.ROOT, "%s%08d", PREFIX, step);
+  }
+
+  // ---- writing -----------------------------------------------------------------------------------
+
+  /** A replica holds a NaN or an infinity: it must not become a checkpoint. */
+  public static final class NonFiniteException extends IOException {
+    NonFiniteException(String message) {
+      super(message);
+    }
+  }
+
+  /**
+   * Writes a replica's tensors and AdamW step count into a pending checkpoint's directory (the
+   * worker of rank 0 does this, wherever the coordinator runs).
+   *
+   * @throws NonFiniteException when a tensor holds a NaN or an infinity (nothing is written)
+   */
+  public static void writeModel(Path pendingDir, CapiTrainer trainer, long stepsDone) throws IOException {
+    Map<String, NamedTensor> state = trainer.state();
+    for (NamedTensor t : state.values()) {
+      float[] d = t.data();
+      for (int i = 0; i < d.length; i++) {
+        if (!Float.isFinite(d[i])) {
+          throw new NonFiniteException(t.name() + "[" + i + "] = " + d[i] + " after step " + stepsDone);
+        }
+      }
+    }
+    SafeTensors.write(pendingDir.resolve(MODEL_FILE), state.values(),
+        Map.of(STEPS, Long.toString(stepsDone), OPTIMIZER_STEP, Long.toString(trainer.optimizerStep())));
+  }
+
+  /** What the coordinator records beside the tensors ({@code state.json}). */
+  public record State(long step, int worldSize, int generation, long seed, int batchSize, double lossCapi) {
+    String json() {
+      Map<String, String> fields = new LinkedHashMap<>();
+      fields.put("step", Long.toString(step));
+      fields.put("world_size", Integer.toString(worldSize));
+      fields.put("generation", Integer.toString(generation));
+      fields.put("seed", Long.toString(seed));
+      fields.put("batch_size", Integer.toString(batchSize));
+      fields.put("loss_capi", Double.isFinite(lossCapi) ? Double.toString(lossCapi) : "null");
+      return Json.object(fields) + "\n";
+    }
+
+    static State parse(Path file) throws IOException {
+      ConfigObject o = Json.parseObject(Files.readString(file, StandardCharsets.UTF_8), file.toString());
+      return new State(number(o, "step").longValue(), number(o, "world_size").intValue(),
+          number(o, "generation").intValue(), number(o, "seed").longValue(), number(o, "batch_size").intValue(),
+          o.get("loss_capi") == null || o.get("loss_capi").unwrapped() == null
+              ? Double.NaN : number(o, "loss_capi").doubleValue());
+    }
+
+    private static Number number(ConfigObject o, String key) throws IOException {
+      ConfigValue v = o.get(key);
+      if (v == null || !(v.unwrapped() instanceof Number n)) throw new IOException(STATE_FILE + ": no number " + key);
+      return n;
+    }
   }
 
   /** A checkpoint being written; {@link #commit} publishes it, {@link #close} without commit discards it. */
@@ -74,13 +155,23 @@ public final class CheckpointStore {
       this.tmp = tmp;
     }
 
-    /** The directory to write files into. */
+    /** The directory the worker writes the model into ({@link #writeModel}). */
     public Path dir() {
       return tmp;
     }
 
-    /** Manifest, fsync, rename, LATEST, prune. Returns the published directory. */
-    public Path commit() throws IOException {
+    public long step() {
+      return step;
+    }
+
+    /**
+     * Adds state.json and a copy of {@code config}, then manifest, fsync, rename, LATEST, prune.
+     * Returns the published directory.
+     */
+    public Path commit(State state, Path config) throws IOException {
+      if (!Files.isRegularFile(tmp.resolve(MODEL_FILE))) throw new IOException(tmp + ": no " + MODEL_FILE);
+      Files.writeString(tmp.resolve(STATE_FILE), state.json(), StandardCharsets.UTF_8);
+      Files.copy(config, tmp.resolve(CONFIG_FILE), StandardCopyOption.REPLACE_EXISTING);
       Map<String, String> files = new LinkedHashMap<>();
       List<Path> written;
       try (Stream<Path> s = Files.list(tmp)) {
@@ -108,7 +199,7 @@ public final class CheckpointStore {
       move(latestTmp, dir.resolve(LATEST));
       fsync(dir);
       committed = true;
-      prune();
+      prune(target);
       return target;
     }
 
@@ -126,31 +217,95 @@ public final class CheckpointStore {
     return new Pending(step, tmp);
   }
 
+  /** Keeps the checkpoint just committed and the newest others by step, {@code keep} in all. */
+  private void prune(Path latest) throws IOException {
+    int kept = 1;
+    for (Path p : stepDirs()) {
+      if (p.equals(latest)) continue;
+      if (kept < keep) kept++;
+      else deleteTree(p);
+    }
+  }
+
+  // ---- reading -----------------------------------------------------------------------------------
+
   /** A complete, verified checkpoint. */
-  public record Checkpoint(long step, Path dir) {}
+  public record Checkpoint(long step, Path dir) {
+    /** Loads the tensors and the AdamW step count into a replica of the same model. */
+    public void loadInto(CapiTrainer trainer) throws IOException {
+      Path file = dir.resolve(MODEL_FILE);
+      trainer.loadState(SafeTensors.read(file));
+      String optimizerStep = SafeTensors.metadata(file).get(OPTIMIZER_STEP);
+      if (optimizerStep == null) throw new IOException(file + ": no " + OPTIMIZER_STEP + " metadata");
+      trainer.setOptimizerStep(Long.parseLong(optimizerStep));
+    }
+
+    /** Every tensor, under CapiTrainer.state()'s names. */
+    public Map<String, NamedTensor> tensors() throws IOException {
+      return SafeTensors.read(dir.resolve(MODEL_FILE));
+    }
+
+    public State state() throws IOException {
+      return State.parse(dir.resolve(STATE_FILE));
+    }
+
+    /** The run's configuration as it was when this checkpoint was written. */
+    public Path config() {
+      return dir.resolve(CONFIG_FILE);
+    }
+  }
 
   /**
-   * The newest checkpoint that verifies: LATEST first, then older ones newest first. Damaged ones are
-   * reported through the warning consumer and skipped; leftovers of interrupted writes are ignored.
+   * What a look at the directory found: the newest checkpoint that verifies, if any, and one line for
+   * each damaged one (and a garbled LATEST) passed over on the way.
    */
-  public Optional<Checkpoint> latestValid() throws IOException {
-    if (!Files.isDirectory(dir)) return Optional.empty();
-    List<Path> candidates = new ArrayList<>();
-    Path latest = dir.resolve(LATEST);
-    if (Files.isRegularFile(latest)) {
-      Path named = dir.resolve(Files.readString(latest, StandardCharsets.UTF_8).trim());
-      if (named.getFileName().toString().startsWith(PREFIX)) candidates.add(named);
+  public record Scan(Optional<Checkpoint> newest, List<String> damaged) {
+    /** For messages: "no checkpoint" or "no valid checkpoint: step-… (why); …". */
+    public String describe() {
+      if (newest.isPresent()) return "newest valid checkpoint: step " + newest.get().step();
+      if (damaged.isEmpty()) return "no checkpoint";
+      return "no valid checkpoint (" + String.join("; ", damaged) + ")";
     }
+  }
+
+  /**
+   * Looks for the newest checkpoint that verifies: the one LATEST names first, then the others by
+   * step, newest first. Damaged ones are reported through the warning consumer and skipped; leftovers
+   * of interrupted writes are ignored.
+   */
+  public Scan scan() throws IOException {
+    if (!Files.isDirectory(dir)) return new Scan(Optional.empty(), List.of());
+    List<String> damaged = new ArrayList<>();
+    List<Path> candidates = new ArrayList<>();
+    Path named = latestNamed(damaged);
+    if (named != null) candidates.add(named);
     for (Path p : stepDirs()) if (!candidates.contains(p)) candidates.add(p);
     for (Path p : candidates) {
       try {
-        long step = verify(p);
-        return Optional.of(new Checkpoint(step, p));
+        return new Scan(Optional.of(new Checkpoint(verify(p), p)), List.copyOf(damaged));
       } catch (IOException | RuntimeException e) {
-        warn.accept("checkpoint " + p + " is damaged (" + e.getMessage() + "); using an older one");
+        damaged.add(p.getFileName() + ": " + e.getMessage());
+        warn.accept("checkpoint " + p + " is damaged (" + e.getMessage() + "); trying an older one");
       }
     }
-    return Optional.empty();
+    return new Scan(Optional.empty(), List.copyOf(damaged));
+  }
+
+  /** The newest checkpoint that verifies ({@link #scan}). */
+  public Optional<Checkpoint> latestValid() throws IOException {
+    return scan().newest();
+  }
+
+  /** The directory LATEST names, or null when there is no LATEST or it is garbled (noted in damaged). */
+  private Path latestNamed(List<String> damaged) throws IOException {
+    Path latest = dir.resolve(LATEST);
+    if (!Files.isRegularFile(latest)) return null;
+    byte[] bytes = Files.readAllBytes(latest);
+    String text = bytes.length > 64 ? "" : new String(bytes, StandardCharsets.ISO_8859_1).strip();
+    if (STEP_DIR.matcher(text).matches()) return dir.resolve(text);
+    damaged.add(LATEST + ": garbled (" + bytes.length + " bytes that name no step-N directory)");
+    warn.accept(latest + " is garbled (it names no step-N directory); looking at the checkpoints themselves");
+    return null;
   }
 
   /**
@@ -167,8 +322,8 @@ public final class CheckpointStore {
     }
     Path dir = Files.isDirectory(path.resolve("checkpoints")) ? path.resolve("checkpoints") : path;
     if (!Files.isDirectory(dir)) throw new BadConfigException(path + ": no such run or checkpoint directory");
-    return new CheckpointStore(dir, 1, warn).latestValid()
-        .orElseThrow(() -> new BadConfigException(path + ": holds no valid checkpoint"));
+    Scan scan = new CheckpointStore(dir, 1, warn).scan();
+    return scan.newest().orElseThrow(() -> new BadConfigException(path + ": " + scan.describe()));
   }
 
   /** Checks every file of the manifest (size and SHA-256); returns the checkpoint's step. */
@@ -190,19 +345,20 @@ public final class CheckpointStore {
     return ((Number) step.unwrapped()).longValue();
   }
 
-  /** step-* directories, newest first. */
+  /** step-N directories, newest (largest N) first. */
   private List<Path> stepDirs() throws IOException {
     List<Path> out = new ArrayList<>();
     try (DirectoryStream<Path> s = Files.newDirectoryStream(dir, PREFIX + "*")) {
-      for (Path p : s) if (Files.isDirectory(p)) out.add(p);
+      for (Path p : s) if (Files.isDirectory(p) && STEP_DIR.matcher(p.getFileName().toString()).matches()) out.add(p);
     }
-    out.sort(Comparator.comparing((Path p) -> p.getFileName().toString()).reversed());
+    out.sort(Comparator.comparingLong(CheckpointStore::stepOf).reversed());
     return out;
   }
 
-  private void prune() throws IOException {
-    List<Path> all = stepDirs();
-    for (int i = keep; i < all.size(); i++) deleteTree(all.get(i));
+  private static long stepOf(Path stepDir) {
+    Matcher m = STEP_DIR.matcher(stepDir.getFileName().toString());
+    if (!m.matches()) throw new IllegalArgumentException(stepDir.toString());
+    return Long.parseLong(m.group(1));
   }
 
   static String sha256(Path f) throws IOException {
@@ -250,6 +406,8 @@ public final class CheckpointStore {
           throw new UncheckedIOException(e);
         }
       });
+    } catch (UncheckedIOException e) {
+      throw e.getCause();
     }
   }
 }

@@ -6,6 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import capi.config.ModelConfig;
+import capi.config.OptimConfig;
+import capi.engine.CapiTrainer;
 import capi.engine.NamedTensor;
 import java.io.IOException;
 import java.io.RandomAccessFile;
@@ -65,11 +68,12 @@ class CheckpointStoreTest {
     assertTrue(e.getMessage().contains("damaged safetensors file"), e.getMessage());
   }
 
-  private static Path write(CheckpointStore store, long step) throws IOException {
+  private Path write(CheckpointStore store, long step) throws IOException {
+    Path config = tmp.resolve("config.conf");
+    if (!Files.exists(config)) Files.writeString(config, "capi { train { steps = 100 } }\n");
     try (CheckpointStore.Pending p = store.begin(step)) {
-      SafeTensors.write(p.dir().resolve("model.safetensors"), tensors(step), Map.of());
-      Files.writeString(p.dir().resolve("state.json"), "{\"step\":" + step + "}");
-      return p.commit();
+      SafeTensors.write(p.dir().resolve(CheckpointStore.MODEL_FILE), tensors(step), Map.of());
+      return p.commit(new CheckpointStore.State(step, 2, 7, 0, 8, 5.25), config);
     }
   }
 
@@ -79,7 +83,10 @@ class CheckpointStoreTest {
     write(store, 10);
     write(store, 20);
     write(store, 30);
-    assertEquals(30, store.latestValid().orElseThrow().step());
+    CheckpointStore.Checkpoint c = store.latestValid().orElseThrow();
+    assertEquals(30, c.step());
+    assertEquals(new CheckpointStore.State(30, 2, 7, 0, 8, 5.25), c.state());
+    assertEquals("capi { train { steps = 100 } }\n", Files.readString(c.config()));
     assertFalse(Files.exists(tmp.resolve("step-00000010")));
     assertTrue(Files.exists(tmp.resolve("step-00000020")));
     assertEquals("step-00000030", Files.readString(tmp.resolve("LATEST")).trim());
@@ -113,6 +120,96 @@ class CheckpointStoreTest {
     Files.createDirectories(tmp.resolve(".tmp-step-00000030-99999"));
     Files.createDirectories(tmp.resolve("step-00000040"));
     assertEquals(10, store.latestValid().orElseThrow().step());
+  }
+
+  /** A LATEST with a byte that is not UTF-8, a NUL, or text that names no checkpoint is passed over. */
+  @Test
+  void garbledLatestFallsBackToTheCheckpointsThemselves() throws IOException {
+    List<String> warnings = new ArrayList<>();
+    CheckpointStore store = new CheckpointStore(tmp, 3, warnings::add);
+    write(store, 10);
+    write(store, 20);
+    for (byte[] garbled : List.of(new byte[] {'s', 't', 'e', 'p', (byte) 0xff}, "step-0000\u00000020\n".getBytes(),
+        "../../etc\n".getBytes(), new byte[0])) {
+      Files.write(tmp.resolve("LATEST"), garbled);
+      warnings.clear();
+      CheckpointStore.Scan scan = store.scan();
+      assertEquals(20, scan.newest().orElseThrow().step());
+      assertTrue(warnings.get(0).contains("garbled"), warnings.toString());
+    }
+  }
+
+  /**
+   * Pruning keeps the newest by step and never the one LATEST names: here the older run's
+   * step-300..100 (damaged) and a new checkpoint at step 50, keep 3.
+   */
+  @Test
+  void pruningNeverDeletesTheCheckpointJustWritten() throws IOException {
+    CheckpointStore store = new CheckpointStore(tmp, 3, w -> {});
+    for (long step : new long[] {100, 200, 300}) {
+      Path p = write(store, step);
+      Files.writeString(p.resolve(CheckpointStore.STATE_FILE), "damaged");
+    }
+    Path fresh = write(store, 50);
+    assertTrue(Files.isDirectory(fresh));
+    assertEquals("step-00000050", Files.readString(tmp.resolve("LATEST")).trim());
+    assertEquals(50, store.latestValid().orElseThrow().step());
+    assertFalse(Files.exists(tmp.resolve("step-00000100")), "the oldest by step goes");
+  }
+
+  /** Steps past 8 digits sort by number, not by name. */
+  @Test
+  void newestIsByStepNumber() throws IOException {
+    CheckpointStore store = new CheckpointStore(tmp, 2, w -> {});
+    write(store, 99_999_999);
+    write(store, 100_000_000);
+    Files.delete(tmp.resolve("LATEST"));
+    assertEquals(100_000_000, store.latestValid().orElseThrow().step());
+    write(store, 100_000_001);
+    assertFalse(Files.exists(tmp.resolve(CheckpointStore.dirName(99_999_999))));
+    assertTrue(Files.exists(tmp.resolve(CheckpointStore.dirName(100_000_000))));
+  }
+
+  @Test
+  void aScanSaysWhatItFound() throws IOException {
+    CheckpointStore store = new CheckpointStore(tmp, 3, w -> {});
+    assertEquals("no checkpoint", store.scan().describe());
+    Path only = write(store, 10);
+    Files.delete(only.resolve(CheckpointStore.MANIFEST));
+    String found = store.scan().describe();
+    assertTrue(found.startsWith("no valid checkpoint (step-00000010: no manifest.json"), found);
+  }
+
+  /** A replica's tensors and AdamW step round-trip; a replica with a NaN is refused before anything is written. */
+  @Test
+  void aReplicaRoundTripsAndANonFiniteOneIsRefused() throws IOException {
+    ModelConfig model = new ModelConfig(8, 8, 1, 4, 8, 2, 1, 8, 2, 1, 4, 8, 0, 0.5, 0.5, 0.12, 0.06, 0.12, 3, true, "float32");
+    OptimConfig optim = new OptimConfig(1e-3, 0.1, 0.9, 0.95, 1e-8, 0.2, 0.1, 5e-4, 0.01, 0.999, 100, 0.1, 0.8);
+    CheckpointStore store = new CheckpointStore(tmp.resolve("ckpt"), 2, w -> {});
+    try (CapiTrainer a = CapiTrainer.create(model, optim, 1, 1); CapiTrainer b = CapiTrainer.create(model, optim, 2, 1)) {
+      a.setOptimizerStep(17);
+      Path config = Files.writeString(tmp.resolve("config.conf"), "capi {}\n");
+      try (CheckpointStore.Pending p = store.begin(3)) {
+        CheckpointStore.writeModel(p.dir(), a, 3);
+        p.commit(new CheckpointStore.State(3, 1, 1, 0, 4, Double.NaN), config);
+      }
+      CheckpointStore.Checkpoint c = store.latestValid().orElseThrow();
+      c.loadInto(b);
+      assertEquals(17, b.optimizerStep());
+      assertEquals(a.teacherChecksum(), b.teacherChecksum());
+      assertTrue(Double.isNaN(c.state().lossCapi()), "a loss never logged reads back as NaN");
+
+      String name = "student/" + a.studentParameterNames().get(0);
+      double[] values = a.read(name);
+      values[values.length - 1] = Double.POSITIVE_INFINITY;
+      a.write(name, values);
+      try (CheckpointStore.Pending p = store.begin(4)) {
+        CheckpointStore.NonFiniteException e =
+            assertThrows(CheckpointStore.NonFiniteException.class, () -> CheckpointStore.writeModel(p.dir(), a, 4));
+        assertTrue(e.getMessage().contains(name) && e.getMessage().contains("Infinity"), e.getMessage());
+        assertFalse(Files.exists(p.dir().resolve(CheckpointStore.MODEL_FILE)));
+      }
+    }
   }
 
   @Test
