@@ -48,6 +48,7 @@ class DiskFullTest {
     try {
       assertTrue(p.waitFor(5, TimeUnit.MINUTES), "the run did not end on a full disk: " + Files.readString(log));
     } finally {
+      p.descendants().forEach(ProcessHandle::destroyForcibly); // capi under the namespace's shell
       p.destroyForcibly();
     }
     String out = Files.readString(log);
