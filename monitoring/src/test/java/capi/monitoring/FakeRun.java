@@ -10,7 +10,6 @@ final class FakeRun {
 
   private final CapiMetrics metrics;
   private long step;
-  private volatile boolean diverged;
 
   FakeRun(CapiMetrics metrics, long totalSteps) {
     this.metrics = metrics;
@@ -23,7 +22,7 @@ final class FakeRun {
   /** One completed step, as the coordinator reports it. */
   synchronized void step() {
     step++;
-    double loss = diverged ? Double.NaN : 2 + 5 * Math.exp(-step / 50.0);
+    double loss = 2 + 5 * Math.exp(-step / 50.0);
     metrics.stepCompleted(new StepReport(step, 64, loss, loss - 1, 6.9, 1e-3, 0.999, 5e-4, 1.5,
         0.12, 0.01, 0.02, 0.005, 0.06, 0.015, 0.01, 22_000_000, WORLD_SIZE, (int) (step / 100)));
     for (int rank = 0; rank < WORLD_SIZE; rank++) {
@@ -39,8 +38,13 @@ final class FakeRun {
     metrics.evalTop1("knn", "global_repr", 0.62);
   }
 
-  /** From now on the losses are NaN. */
+  /** The run diverges: the coordinator rejects a step whose loss is NaN and rolls back. */
   void diverge() {
-    diverged = true;
+    metrics.recovery("non_finite");
+  }
+
+  /** A checkpoint cannot be written (a full disk): the coordinator rolls back. */
+  void checkpointWriteFails() {
+    metrics.recovery("checkpoint-write");
   }
 }

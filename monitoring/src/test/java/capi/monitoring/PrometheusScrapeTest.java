@@ -18,7 +18,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * A real Prometheus scrapes a node's exporter while a thread updates the metrics like a run:
  * the key series arrive with sensible values, every dashboard query finds its series, and the
- * alert rules fire on a recovery and on a NaN loss.
+ * alert rules fire on a recovery, on a step rejected as non-finite and on a checkpoint that cannot
+ * be written.
  */
 class PrometheusScrapeTest {
   private static final Duration WAIT = Duration.ofSeconds(30);
@@ -57,8 +58,11 @@ class PrometheusScrapeTest {
       }
       awaitFiring(prometheus, "CapiRecovery");
       assertTrue(!prometheus.firingAlerts().contains("CapiLossNotFinite"));
+      assertTrue(!prometheus.firingAlerts().contains("CapiCheckpointWriteFailing"));
       run.diverge();
+      run.checkpointWriteFails();
       awaitFiring(prometheus, "CapiLossNotFinite");
+      awaitFiring(prometheus, "CapiCheckpointWriteFailing");
     } finally {
       steps.shutdownNow();
       assertTrue(steps.awaitTermination(10, TimeUnit.SECONDS));
