@@ -2,6 +2,7 @@ package capi.cli;
 
 import capi.monitoring.JsonLine;
 import java.io.IOException;
+import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -14,7 +15,9 @@ import org.slf4j.LoggerFactory;
 /**
  * The final JSON line of a measuring command (`capi bench`, `capi eval`) and its row in the
  * repository's results: the line gets where it was measured — the commit ("-dirty" when tracked
- * files differ from it), the machine's cores and CPU model — beside its "time", is printed, and is
+ * files differ from it), the machine's cores and CPU model, and its load average over the last
+ * minute (other processes' work, which a shared machine's figures depend on) — beside its "time",
+ * is printed, and is
  * appended to {@code results/NAME.jsonl} of the checkout the `capi` launcher runs from (it sets
  * CAPI_HOME), or to the file {@code --results} names. Rows are only ever appended by the commands.
  */
@@ -27,7 +30,8 @@ final class Results {
    */
   static void finish(JsonLine line, String name, Path file) {
     Path home = home();
-    line.add("commit", commit(home)).add("cores", Runtime.getRuntime().availableProcessors()).add("cpu", cpuModel());
+    line.add("commit", commit(home)).add("cores", Runtime.getRuntime().availableProcessors()).add("cpu", cpuModel())
+        .add("load1", ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage(), "%.2f");
     String row = line.toString();
     System.out.println(row);
     Path target = file != null ? file : home == null ? null : home.resolve("results").resolve(name + ".jsonl");

@@ -58,7 +58,7 @@ final class StepBench {
       printProfile(bench.profile(), steps, msPerStep);
       options.finish(JsonLine.event("bench").add("what", "step").add("img_per_s", imgPerS, "%.2f")
           .add("ms_per_step", msPerStep, "%.2f").add("peak_rss_bytes", peakRss).add("preset", c.preset())
-          .add("batch_size", batch).add("steps", steps).add("threads", threads));
+          .add("batch_size", batch).add("steps", steps).add("threads", threads).add("cores_busy", coresBusy, "%.2f"));
     }
     return Main.EXIT_OK;
   }

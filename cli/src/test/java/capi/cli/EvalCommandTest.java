@@ -41,7 +41,7 @@ class EvalCommandTest {
     String line = eval(run.toString(), "--probe", "knn", "--results", results.toString());
     assertTrue(line.startsWith("{\"event\":\"eval\",\"knn_top1\":"), line);
     assertEquals(List.of(line), Files.readAllLines(results), "the result is appended to the results file");
-    assertTrue(line.matches(".*,\"commit\":\"[^\"]+\",\"cores\":\\d+,\"cpu\":\"[^\"]+\",\"time\":\"[^\"]+\"}"), line);
+    assertTrue(line.matches(".*,\"commit\":\"[^\"]+\",\"cores\":\\d+,\"cpu\":\"[^\"]+\",\"load1\":[-0-9.]+,\"time\":\"[^\"]+\"}"), line);
     assertTrue(line.contains("\"linear_top1\":null,\"features\":\"global_repr\""), line);
     assertTrue(line.contains("\"step\":2,\"train_images\":300,\"test_images\":100"), line);
     assertTrue(line.contains("\"baseline_pixels\":{\"knn_top1\":0."), line);
