@@ -291,11 +291,6 @@ public final class CheckpointStore {
     return new Scan(Optional.empty(), List.copyOf(damaged));
   }
 
-  /** The newest checkpoint that verifies ({@link #scan}). */
-  public Optional<Checkpoint> latestValid() throws IOException {
-    return scan().newest();
-  }
-
   /** The directory LATEST names, or null when there is no LATEST or it is garbled (noted in damaged). */
   private Path latestNamed(List<String> damaged) throws IOException {
     Path latest = dir.resolve(LATEST);

@@ -83,7 +83,7 @@ class CheckpointStoreTest {
     write(store, 10);
     write(store, 20);
     write(store, 30);
-    CheckpointStore.Checkpoint c = store.latestValid().orElseThrow();
+    CheckpointStore.Checkpoint c = store.scan().newest().orElseThrow();
     assertEquals(30, c.step());
     assertEquals(new CheckpointStore.State(30, 2, 7, 0, 8, 5.25), c.state());
     assertEquals("capi { train { steps = 100 } }\n", Files.readString(c.config()));
@@ -102,7 +102,7 @@ class CheckpointStoreTest {
       raf.seek(raf.length() - 3);
       raf.write(new byte[] {1, 2, 3});
     }
-    CheckpointStore.Checkpoint c = store.latestValid().orElseThrow();
+    CheckpointStore.Checkpoint c = store.scan().newest().orElseThrow();
     assertEquals(10, c.step());
     assertEquals(1, warnings.size());
     assertTrue(warnings.get(0).contains("step-00000020") && warnings.get(0).contains("checksum"), warnings.get(0));
@@ -119,7 +119,7 @@ class CheckpointStoreTest {
     // A leftover temp dir of a killed process and a step dir without manifest are ignored too.
     Files.createDirectories(tmp.resolve(".tmp-step-00000030-99999"));
     Files.createDirectories(tmp.resolve("step-00000040"));
-    assertEquals(10, store.latestValid().orElseThrow().step());
+    assertEquals(10, store.scan().newest().orElseThrow().step());
   }
 
   /** A LATEST with a byte that is not UTF-8, a NUL, or text that names no checkpoint is passed over. */
@@ -153,7 +153,7 @@ class CheckpointStoreTest {
     Path fresh = write(store, 50);
     assertTrue(Files.isDirectory(fresh));
     assertEquals("step-00000050", Files.readString(tmp.resolve("LATEST")).trim());
-    assertEquals(50, store.latestValid().orElseThrow().step());
+    assertEquals(50, store.scan().newest().orElseThrow().step());
     assertFalse(Files.exists(tmp.resolve("step-00000100")), "the oldest by step goes");
   }
 
@@ -164,7 +164,7 @@ class CheckpointStoreTest {
     write(store, 99_999_999);
     write(store, 100_000_000);
     Files.delete(tmp.resolve("LATEST"));
-    assertEquals(100_000_000, store.latestValid().orElseThrow().step());
+    assertEquals(100_000_000, store.scan().newest().orElseThrow().step());
     write(store, 100_000_001);
     assertFalse(Files.exists(tmp.resolve(CheckpointStore.dirName(99_999_999))));
     assertTrue(Files.exists(tmp.resolve(CheckpointStore.dirName(100_000_000))));
@@ -193,7 +193,7 @@ class CheckpointStoreTest {
         CheckpointStore.writeModel(p.dir(), a, 3);
         p.commit(new CheckpointStore.State(3, 1, 1, 0, 4, Double.NaN), config);
       }
-      CheckpointStore.Checkpoint c = store.latestValid().orElseThrow();
+      CheckpointStore.Checkpoint c = store.scan().newest().orElseThrow();
       c.loadInto(b);
       assertEquals(17, b.optimizerStep());
       assertEquals(a.teacherChecksum(), b.teacherChecksum());
@@ -214,6 +214,6 @@ class CheckpointStoreTest {
 
   @Test
   void emptyDirectoryHasNoCheckpoint() throws IOException {
-    assertTrue(new CheckpointStore(tmp.resolve("none"), 1, w -> {}).latestValid().isEmpty());
+    assertTrue(new CheckpointStore(tmp.resolve("none"), 1, w -> {}).scan().newest().isEmpty());
   }
 }
