@@ -56,8 +56,10 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
 
   public record WorkerLoaded(int generation, int rank) implements Command {}
 
+  /** A rank's step; {@code nodeStopping}: its node was asked to stop (SIGTERM), it leaves after a checkpoint. */
   public record StepDone(int generation, long step, int rank, double lossCapi, double lossClustering,
-      double targetEntropy, double gradNorm, StepTimings timings, long teacherChecksum) implements Command {}
+      double targetEntropy, double gradNorm, StepTimings timings, long teacherChecksum, boolean nodeStopping)
+      implements Command {}
 
   /**
    * A rank's failure of {@code kind} (a {@link Failure} word); {@code deadRank} is a peer whose
@@ -371,7 +373,7 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
     boolean end = stepsDone >= spec.totalSteps();
     String stopNow = end ? null
         : spec.stopRequested().get() ? RunResult.SIGNAL : outOfTime ? RunResult.MAX_MINUTES : null;
-    if (end || stopNow != null || stepsDone % spec.checkpoint().every() == 0) {
+    if (end || stopNow != null || !leavingNodes().isEmpty() || stepsDone % spec.checkpoint().every() == 0) {
       saveCheckpoint(end || stopNow != null, stopNow);
     } else {
       startStep();
@@ -388,6 +390,15 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
       }
     }
     return null;
+  }
+
+  /**
+   * Other nodes whose ranks said in this step's reports that their node was asked to stop (SIGTERM):
+   * they leave after the checkpoint of this step. This node's own stop request ends the whole run.
+   */
+  private Set<String> leavingNodes() {
+    return arrivals.values().stream().filter(StepDone::nodeStopping).map(d -> ring.get(d.rank()).node())
+        .filter(node -> !node.equals(localNode())).collect(Collectors.toSet());
   }
 
   private boolean replicasAgree() {
@@ -447,6 +458,8 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
     getContext().getLog().info("checkpoint at step {} written", stepsDone);
     if (finishAfterSave) {
       finish();
+    } else if (!leavingNodes().isEmpty()) {
+      dismiss(leavingNodes());
     } else if (largestWorld(live()) > ring.size()) {
       getContext().getLog().info("{} workers are waiting to join: re-forming the ring", live().size() - ring.size());
       formRing(); // everyone loads the checkpoint just written
@@ -454,6 +467,22 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
       startStep();
     }
     return this;
+  }
+
+  /**
+   * Stops the workers of nodes that were asked to stop, now that their work is in a checkpoint (they
+   * then end, exit 0), and goes on without them.
+   */
+  private void dismiss(Set<String> nodes) {
+    List<Member> leaving = members.stream().filter(x -> nodes.contains(x.node())).toList();
+    for (Member x : leaving) {
+      getContext().unwatch(x.ref());
+      x.ref().tell(new Worker.Stop());
+    }
+    members.removeAll(leaving);
+    getContext().getLog().info("nodes {} were asked to stop: their {} workers leave after checkpoint {}", nodes,
+        leaving.size(), stepsDone);
+    formRingOrWait();
   }
 
   /** The most live workers that evenly divide the global batch. */
@@ -529,6 +558,11 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
       fail("no reachable worker left: " + detail);
       return;
     }
+    formRingOrWait();
+  }
+
+  /** A new ring of the live workers, or, with fewer than min-nodes-to-continue nodes, waiting for nodes. */
+  private void formRingOrWait() {
     if (nodes(live()) < spec.minNodesToContinue()) {
       timers.cancelAll();
       phase = Phase.WAITING;

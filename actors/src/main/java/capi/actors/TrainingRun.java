@@ -44,8 +44,9 @@ public final class TrainingRun {
   private static final Logger LOG = LoggerFactory.getLogger(TrainingRun.class);
 
   /**
-   * Set by {@link #requestStop} (the CLI's SIGTERM/SIGINT hook): the run checkpoints after the step
-   * in flight and ends as if it had reached its last step, so a pre-empted job loses nothing.
+   * Set by {@link #requestStop} (the CLI's SIGTERM/SIGINT handlers): the run checkpoints after the
+   * step in flight and ends as if it had reached its last step, so a pre-empted job loses nothing;
+   * on a node without the coordinator, the node's workers leave the ring after that checkpoint.
    */
   private static final AtomicBoolean STOP_REQUESTED = new AtomicBoolean();
   /** Runs in progress in this JVM (guarded by its own monitor for awaitIdle). */
@@ -131,7 +132,7 @@ public final class TrainingRun {
       List<Worker.Setup> workers = new ArrayList<>();
       for (int i = 0; i < train.workers(); i++) {
         workers.add(new Worker.Setup(config.model(), config.optim(), train.seed(), train.effectiveThreadsPerWorker(), source,
-            data.loaderThreads(), data.prefetch(), collectiveNode, collective, evaluator, joinedRing));
+            data.loaderThreads(), data.prefetch(), collectiveNode, collective, evaluator, joinedRing, STOP_REQUESTED));
       }
       ActorSystem<Void> system = ActorSystem.create(NodeGuardian.create(spec, workers, cluster != null), SYSTEM,
           pekkoConfig(config.cluster().pekko(), train.workers(), cluster));

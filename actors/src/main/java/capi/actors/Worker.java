@@ -65,11 +65,12 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
 
   /**
    * What a worker needs from its node: model, optimiser, data, and the node's collective; {@code
-   * joinedRing} is set once a worker of the node has joined a ring (the node takes part in training).
+   * joinedRing} is set once a worker of the node has joined a ring (the node takes part in training),
+   * {@code stopRequested} once the node was asked to stop (SIGTERM): each step's report says so.
    */
   public record Setup(ModelConfig model, OptimConfig optim, long seed, int threads, BatchSource data,
       int loaderThreads, int prefetch, CollectiveNode collectiveNode, CollectiveConfig collective, Evaluator evaluator,
-      AtomicBoolean joinedRing) {}
+      AtomicBoolean joinedRing, AtomicBoolean stopRequested) {}
 
   /** Any direct buffer can be reduced: the ring's bound is only a sanity check. */
   private static final int MAX_REDUCE_FLOATS = Integer.MAX_VALUE / Float.BYTES;
@@ -196,7 +197,7 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
           m.step(), rank, batch.batch(), dataWait, batch.readyAhead(), m.lr(), m.momentum(), m.clusteringLr());
       long checksum = m.withChecksum() ? executor.trainer().teacherChecksum() : 0;
       m.replyTo().tell(new Coordinator.StepDone(generation, m.step(), rank, o.lossCapi(), o.lossClustering(),
-          o.targetEntropy(), o.gradNorm(), o.timings(), checksum));
+          o.targetEntropy(), o.gradNorm(), o.timings(), checksum, setup.stopRequested().get()));
     } catch (RuntimeException e) {
       getContext().getLog().error("rank {} failed step {}", rank, m.step(), e);
       m.replyTo().tell(failed(m.step(), Coordinator.Failure.WORKER_ERROR, e.toString(), deadRank(e)));

@@ -37,7 +37,7 @@ class KryoSerializerTest {
             "pekko://capi@127.0.0.1:25520", true),
         new Coordinator.RingJoined(3, 1),
         new Coordinator.WorkerLoaded(3, 0),
-        new Coordinator.StepDone(3, 41, 1, 5.2, 10.1, 2.3, 7.5, timings, -77L),
+        new Coordinator.StepDone(3, 41, 1, 5.2, 10.1, 2.3, 7.5, timings, -77L, true),
         new Coordinator.WorkerFailed(3, 1, 41, Coordinator.Failure.WORKER_ERROR, "peer rank 0 died", 0),
         new Coordinator.StateSaved(3, 42, 0),
         new Coordinator.EvalDone(3, 42, new ArrayList<>(List.of("knn", "linear")),

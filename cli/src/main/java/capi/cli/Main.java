@@ -4,7 +4,7 @@ import capi.actors.TrainingRun;
 import capi.config.BadConfigException;
 import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.HelpCommand;
@@ -42,21 +42,25 @@ public final class Main implements Runnable {
     throw new CommandLine.ParameterException(new CommandLine(this), "missing command");
   }
 
-  private static final AtomicBoolean SIGNALLED = new AtomicBoolean();
+  /** 128 + the number of the first signal received (143, 130); 0 before any. */
+  private static final AtomicInteger SIGNAL_STATUS = new AtomicInteger();
 
   /**
    * SIGTERM or SIGINT (a scheduler's pre-emption, Ctrl-C) while a training run is in progress: the
    * run finishes its step, writes a checkpoint and prints its final line with {@code "stopped":"signal"};
-   * capi exits 0 (the command's own status). Without a run in progress, at a second signal, or
-   * when the run has not ended within {@code grace}, capi exits at once with 128 + the signal's
-   * number (143, 130), as without a handler. A signal ignored when capi started stays ignored.
+   * capi exits 0 (the command's own status). On a `capi node` without the coordinator the node's
+   * workers leave after that checkpoint (exit 0); a node that has not trained yet ends at once.
+   * Without a run in progress, at a second signal, or when the run has not ended within {@code
+   * grace}, capi exits at once with 128 + the signal's number (143, 130), as without a handler; so
+   * does a command that a signal ended without a checkpoint (its status would say it failed). A
+   * signal ignored when capi started stays ignored.
    */
   private static void stopRunsOnSignals(Duration grace) {
     for (String name : List.of("TERM", "INT")) Signal.handle(new Signal(name), s -> onSignal(128 + s.getNumber(), grace));
   }
 
   private static void onSignal(int status, Duration grace) {
-    if (SIGNALLED.getAndSet(true) || !TrainingRun.requestStop()) System.exit(status);
+    if (SIGNAL_STATUS.getAndSet(status) != 0 || !TrainingRun.requestStop()) System.exit(status);
     Thread watchdog = new Thread(() -> {
       try {
         TrainingRun.awaitIdle(grace);
@@ -80,6 +84,7 @@ public final class Main implements Runnable {
       t.printStackTrace(System.err);
       status = EXIT_FAILURE;
     }
+    if (status != EXIT_OK && SIGNAL_STATUS.get() != 0) status = SIGNAL_STATUS.get();
     System.out.flush();
     System.exit(status);
   }

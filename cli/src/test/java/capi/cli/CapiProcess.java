@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 /** A `capi` command in a JVM of its own, as the launcher starts it: for tests that kill, signal or limit it. */
 final class CapiProcess {
@@ -21,8 +22,14 @@ final class CapiProcess {
 
   /** Starts {@code command} (e.g. {@link #command} behind a wrapper) with stdout and stderr into {@code log}. */
   static Process start(List<String> command, Path log) throws IOException {
+    return start(command, Map.of(), log);
+  }
+
+  /** As {@link #start(List, Path)}, with {@code env} added to this JVM's environment (a launcher's variables). */
+  static Process start(List<String> command, Map<String, String> env, Path log) throws IOException {
     ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
     pb.environment().put("OMP_WAIT_POLICY", "PASSIVE");
+    pb.environment().putAll(env);
     return pb.start();
   }
 }

@@ -68,15 +68,9 @@ final class CapiProcesses implements BeforeEachCallback, AfterEachCallback {
   /** `PREFIX java ... capi ARGS` with {@code env} added to this JVM's environment. */
   Process start(String name, List<String> prefix, Map<String, String> env, List<String> args) {
     List<String> cmd = new ArrayList<>(prefix);
-    cmd.addAll(List.of(ProcessHandle.current().info().command().orElse("java"),
-        "--add-opens", "java.base/sun.nio.ch=ALL-UNNAMED", "--add-opens", "java.base/java.nio=ALL-UNNAMED",
-        "-Xmx1g", "-cp", System.getProperty("java.class.path"), Main.class.getName()));
-    cmd.addAll(args);
-    ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log(name).toFile());
-    pb.environment().put("OMP_WAIT_POLICY", "PASSIVE");
-    pb.environment().putAll(env);
+    cmd.addAll(CapiProcess.command(args));
     try {
-      Process p = pb.start();
+      Process p = CapiProcess.start(cmd, env, log(name));
       Process previous = started.put(name, p);
       if (previous != null) previous.destroyForcibly();
       return p;
