@@ -28,6 +28,7 @@ class KillResumeTest {
     List<String> cmd = new ArrayList<>(List.of(
         ProcessHandle.current().info().command().orElse("java"),
         "--add-opens", "java.base/sun.nio.ch=ALL-UNNAMED", "--add-opens", "java.base/java.nio=ALL-UNNAMED",
+        "--add-modules", "jdk.incubator.vector",
         "-Xmx2g", "-cp", System.getProperty("java.class.path"), Main.class.getName(), "train",
         "--run-dir", killed.toString()));
     cmd.addAll(SmallRuns.small());

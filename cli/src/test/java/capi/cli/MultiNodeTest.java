@@ -49,6 +49,7 @@ class MultiNodeTest {
     List<String> cmd = new ArrayList<>(List.of(
         ProcessHandle.current().info().command().orElse("java"),
         "--add-opens", "java.base/sun.nio.ch=ALL-UNNAMED", "--add-opens", "java.base/java.nio=ALL-UNNAMED",
+        "--add-modules", "jdk.incubator.vector",
         "-Xmx1g", "-cp", System.getProperty("java.class.path"), Main.class.getName(), "node",
         "--seed-nodes", "127.0.0.1:" + seedPort, "--port", Integer.toString(port), "--run-dir", runDir.toString(),
         d("cluster.min-nodes", "2"),

@@ -34,6 +34,7 @@ class PrometheusRunTest {
     List<String> cmd = new ArrayList<>(List.of(
         ProcessHandle.current().info().command().orElse("java"),
         "--add-opens", "java.base/sun.nio.ch=ALL-UNNAMED", "--add-opens", "java.base/java.nio=ALL-UNNAMED",
+        "--add-modules", "jdk.incubator.vector",
         "-Xmx1g", "-cp", System.getProperty("java.class.path"), Main.class.getName(), "train",
         "--run-dir", tmp.resolve("run").toString(), "--steps", "1000000", "--workers", "2", "--batch-size", "8",
         "--checkpoint-every", "100", d("monitoring.metrics-host", "127.0.0.1"),
