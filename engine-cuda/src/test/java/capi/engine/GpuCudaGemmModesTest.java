@@ -6,7 +6,7 @@ import capi.cuda.CudaBackend;
 import capi.cuda.CudaBackends;
 import org.junit.jupiter.api.BeforeEach;
 
-/** TF32 and bf16-input GEMMs through cuBLAS on device 0; skipped, with the reason, without a GPU. */
+/** TF32 and bf16-output products through cuBLAS on device 0; skipped, with the reason, without a GPU. */
 class GpuCudaGemmModesTest extends CudaGemmModes {
   @BeforeEach
   void gpu() {
@@ -15,7 +15,7 @@ class GpuCudaGemmModesTest extends CudaGemmModes {
   }
 
   @Override
-  protected Backend create(CudaBackend.Options options) {
-    return CudaBackends.open(Precision.FLOAT32, 0, options);
+  protected Backend create(Precision p, CudaBackend.Options options) {
+    return CudaBackends.open(p, 0, options);
   }
 }
