@@ -7,6 +7,7 @@ import capi.engine.Backend;
 import capi.engine.GoldenParity;
 import capi.engine.Precision;
 import capi.engine.StepBenchmark;
+import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -50,6 +51,8 @@ public final class GpuCheck {
       System.err.println("usage: GpuCheck facts|conformance|parity GOLDEN_DIR|data-parallel|bench [STEPS] [BATCH]");
       System.exit(2);
     }
+    PrintStream result = System.out; // the one JSON line; what the checks print goes to stderr
+    System.setOut(System.err);
     Map<String, Object> out = new LinkedHashMap<>();
     out.put("part", args[0]);
     out.put("device", EMULATED ? "emulated" : "cuda:0");
@@ -70,8 +73,8 @@ public final class GpuCheck {
     }
     out.put("passed", ok);
     out.put("seconds", (System.nanoTime() - t0) / 1e9);
-    System.out.println(json(out));
-    System.out.flush();
+    result.println(json(out));
+    result.flush();
     System.exit(ok ? 0 : 1);
   }
 
