@@ -170,45 +170,31 @@ static float tf32(float x) { // round to nearest even at 10 mantissa bits
   return x;
 }
 
-template <typename T> static float to_float(T x) { return (float)x; }
-template <> float to_float<bf16>(bf16 x) { return __bfloat162float(x); }
-template <typename T> static T from_float(float x) { return (T)x; }
-template <> bf16 from_float<bf16>(float x) { return __float2bfloat16_rn(x); }
+// Element x of storage T in the accumulation type Acc (bf16 through float), and back.
+template <typename Acc, typename T> static Acc load(T x) { return (Acc)x; }
+template <> float load<float, bf16>(bf16 x) { return __bfloat162float(x); }
+template <typename T, typename Acc> static T store(Acc x) { return (T)x; }
+template <> bf16 store<bf16, float>(float x) { return __float2bfloat16_rn(x); }
 
-template <typename In, typename Out>
-static void gemm32(bool ta, bool tb, long m, long n, long k, float alpha, const In* A, long lda, long sa, const In* B, long ldb,
-                   long sb, float beta, Out* C, long ldc, long sc, long batch, bool round) {
+template <typename In, typename Out, typename Acc>
+static void gemm(bool ta, bool tb, long m, long n, long k, Acc alpha, const In* A, long lda, long sa, const In* B, long ldb,
+                 long sb, Acc beta, Out* C, long ldc, long sc, long batch, bool round) {
   for (long q = 0; q < batch; q++) {
     const In *a = A + q * sa, *b = B + q * sb;
     Out* c = C + q * sc;
     for (long j = 0; j < n; j++)
       for (long i = 0; i < m; i++) {
-        float s = 0;
+        Acc s = 0;
         for (long l = 0; l < k; l++) {
-          float x = to_float(ta ? a[l + i * lda] : a[i + l * lda]), y = to_float(tb ? b[j + l * ldb] : b[l + j * ldb]);
+          Acc x = load<Acc>(ta ? a[l + i * lda] : a[i + l * lda]), y = load<Acc>(tb ? b[j + l * ldb] : b[l + j * ldb]);
           if (round) {
-            x = tf32(x);
-            y = tf32(y);
+            x = tf32((float)x);
+            y = tf32((float)y);
           }
           s += x * y;
         }
         Out& o = c[i + j * ldc];
-        o = from_float<Out>(beta == 0 ? alpha * s : alpha * s + beta * to_float(o));
-      }
-  }
-}
-
-static void gemm64(bool ta, bool tb, long m, long n, long k, double alpha, const double* A, long lda, long sa, const double* B,
-                   long ldb, long sb, double beta, double* C, long ldc, long sc, long batch) {
-  for (long q = 0; q < batch; q++) {
-    const double *a = A + q * sa, *b = B + q * sb;
-    double* c = C + q * sc;
-    for (long j = 0; j < n; j++)
-      for (long i = 0; i < m; i++) {
-        double s = 0;
-        for (long l = 0; l < k; l++) s += (ta ? a[l + i * lda] : a[i + l * lda]) * (tb ? b[j + l * ldb] : b[l + j * ldb]);
-        double& o = c[i + j * ldc];
-        o = beta == 0 ? alpha * s : alpha * s + beta * o;
+        o = store<Out>(beta == 0 ? alpha * s : alpha * s + beta * load<Acc>(o));
       }
   }
 }
@@ -279,17 +265,17 @@ JNIEXPORT jstring JNICALL Java_capi_cuda_EmulatedDevice_nGemm(JNIEnv* env, jclas
                                                              jlong sa, jlong b, jint ldb, jlong sb, jdouble beta, jlong cp, jint ldc,
                                                              jlong sc, jint batch) {
   if (ab == F64 && c == F64) {
-    emu::gemm64(ta, tb, m, n, k, alpha, (const double*)ptr(a), lda, sa, (const double*)ptr(b), ldb, sb, beta, (double*)ptr(cp), ldc,
-                sc, batch);
+    emu::gemm<double, double, double>(ta, tb, m, n, k, alpha, (const double*)ptr(a), lda, sa, (const double*)ptr(b), ldb, sb, beta,
+                                      (double*)ptr(cp), ldc, sc, batch, false);
   } else if (ab == F32 && c == F32) {
-    emu::gemm32(ta, tb, m, n, k, (float)alpha, (const float*)ptr(a), lda, sa, (const float*)ptr(b), ldb, sb, (float)beta,
-                (float*)ptr(cp), ldc, sc, batch, tf32);
+    emu::gemm<float, float, float>(ta, tb, m, n, k, (float)alpha, (const float*)ptr(a), lda, sa, (const float*)ptr(b), ldb, sb,
+                                   (float)beta, (float*)ptr(cp), ldc, sc, batch, tf32);
   } else if (ab == BF16 && c == F32) {
-    emu::gemm32(ta, tb, m, n, k, (float)alpha, (const bf16*)ptr(a), lda, sa, (const bf16*)ptr(b), ldb, sb, (float)beta,
-                (float*)ptr(cp), ldc, sc, batch, false);
+    emu::gemm<bf16, float, float>(ta, tb, m, n, k, (float)alpha, (const bf16*)ptr(a), lda, sa, (const bf16*)ptr(b), ldb, sb,
+                                  (float)beta, (float*)ptr(cp), ldc, sc, batch, false);
   } else if (ab == BF16 && c == BF16) {
-    emu::gemm32(ta, tb, m, n, k, (float)alpha, (const bf16*)ptr(a), lda, sa, (const bf16*)ptr(b), ldb, sb, (float)beta,
-                (bf16*)ptr(cp), ldc, sc, batch, false);
+    emu::gemm<bf16, bf16, float>(ta, tb, m, n, k, (float)alpha, (const bf16*)ptr(a), lda, sa, (const bf16*)ptr(b), ldb, sb,
+                                 (float)beta, (bf16*)ptr(cp), ldc, sc, batch, false);
   } else {
     return env->NewStringUTF(("no GEMM of storage " + std::to_string(ab) + " into " + std::to_string(c)).c_str());
   }

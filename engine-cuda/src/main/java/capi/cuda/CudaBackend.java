@@ -197,11 +197,6 @@ public final class CudaBackend implements Backend {
     if (!t.dtype().isFloat()) throw new IllegalArgumentException("cuda backend: " + what + " into " + t.dtype());
   }
 
-  /** Elements per transfer chunk of a tensor of dtype t. */
-  private static int chunk(DType t) {
-    return STAGING_BYTES / t.bytes();
-  }
-
   private static short bf16(double v) {
     return (short) (Float.floatToRawIntBits(DType.roundToBf16((float) v)) >>> 16);
   }
@@ -231,103 +226,93 @@ public final class CudaBackend implements Backend {
     };
   }
 
+  /** Fills the staging buffer with host elements [from, from + m) in the tensor's storage. */
+  private interface ChunkWriter {
+    void write(ByteBuffer h, int from, int m);
+  }
+
+  /** Takes host elements [from, from + m) from the staging buffer holding them as stored. */
+  private interface ChunkReader {
+    void read(ByteBuffer h, int from, int m);
+  }
+
+  /** dst[dstOffset, dstOffset + n) ← n host elements, a staging buffer's worth at a time. */
+  private void uploadChunks(Tensor dst, long dstOffset, int n, ChunkWriter writer) {
+    checkRange(dst, dstOffset, n);
+    int es = dst.dtype().bytes(), per = STAGING_BYTES / es;
+    for (int done = 0; done < n; done += per) {
+      int m = Math.min(n - done, per);
+      ByteBuffer h = staging(m * es);
+      writer.write(h, done, m);
+      dev.upload(h, 0, d(dst).at(dstOffset + done), (long) m * es);
+    }
+  }
+
+  /** n host elements ← src[srcOffset, srcOffset + n), a staging buffer's worth at a time. */
+  private void downloadChunks(Tensor src, long srcOffset, int n, ChunkReader reader) {
+    checkRange(src, srcOffset, n);
+    int es = src.dtype().bytes(), per = STAGING_BYTES / es;
+    for (int done = 0; done < n; done += per) {
+      int m = Math.min(n - done, per);
+      ByteBuffer h = staging(m * es);
+      dev.download(d(src).at(srcOffset + done), h, 0, (long) m * es);
+      reader.read(h, done, m);
+    }
+  }
+
   @Override
   public void upload(double[] src, int srcOffset, Tensor dst, long dstOffset, int n) {
-    checkRange(dst, dstOffset, n);
     floatDst(dst, "double[]");
     DType t = dst.dtype();
-    for (int done = 0; done < n; ) {
-      int m = Math.min(n - done, chunk(t));
-      ByteBuffer h = staging(m * t.bytes());
-      for (int i = 0; i < m; i++) put(h, t, i, src[srcOffset + done + i]);
-      dev.upload(h, 0, d(dst).at(dstOffset + done), (long) m * t.bytes());
-      done += m;
-    }
+    uploadChunks(dst, dstOffset, n, (h, from, m) -> {
+      for (int i = 0; i < m; i++) put(h, t, i, src[srcOffset + from + i]);
+    });
   }
 
   @Override
   public void upload(float[] src, int srcOffset, Tensor dst, long dstOffset, int n) {
-    checkRange(dst, dstOffset, n);
     floatDst(dst, "float[]");
     DType t = dst.dtype();
-    for (int done = 0; done < n; ) {
-      int m = Math.min(n - done, chunk(t));
-      ByteBuffer h = staging(m * t.bytes());
-      if (t == DType.F32) h.asFloatBuffer().put(src, srcOffset + done, m);
-      else for (int i = 0; i < m; i++) put(h, t, i, src[srcOffset + done + i]);
-      dev.upload(h, 0, d(dst).at(dstOffset + done), (long) m * t.bytes());
-      done += m;
-    }
+    uploadChunks(dst, dstOffset, n, (h, from, m) -> {
+      if (t == DType.F32) h.asFloatBuffer().put(src, srcOffset + from, m);
+      else for (int i = 0; i < m; i++) put(h, t, i, src[srcOffset + from + i]);
+    });
   }
 
   @Override
   public void upload(int[] src, int srcOffset, Tensor dst, long dstOffset, int n) {
-    checkRange(dst, dstOffset, n);
     if (dst.dtype() != DType.I32) throw new IllegalArgumentException("cuda backend: int[] into " + dst.dtype());
-    for (int done = 0; done < n; ) {
-      int m = Math.min(n - done, chunk(DType.I32));
-      ByteBuffer h = staging(4 * m);
-      h.asIntBuffer().put(src, srcOffset + done, m);
-      dev.upload(h, 0, d(dst).at(dstOffset + done), 4L * m);
-      done += m;
-    }
+    uploadChunks(dst, dstOffset, n, (h, from, m) -> h.asIntBuffer().put(src, srcOffset + from, m));
     d(dst).uploaded(src, srcOffset, dstOffset, n);
   }
 
   @Override
   public void upload(byte[] src, int srcOffset, Tensor dst, long dstOffset, int n) {
-    checkRange(dst, dstOffset, n);
     if (dst.dtype() != DType.U8) throw new IllegalArgumentException("cuda backend: byte[] into " + dst.dtype());
-    for (int done = 0; done < n; ) {
-      int m = Math.min(n - done, STAGING_BYTES);
-      ByteBuffer h = staging(m);
-      h.put(src, srcOffset + done, m);
-      dev.upload(h, 0, d(dst).at(dstOffset + done), m);
-      done += m;
-    }
-  }
-
-  /** Elements [offset, offset + m) of src, as stored, in the staging buffer. */
-  private ByteBuffer fetch(Tensor src, long offset, int m) {
-    ByteBuffer h = staging(m * src.dtype().bytes());
-    dev.download(d(src).at(offset), h, 0, (long) m * src.dtype().bytes());
-    return h;
+    uploadChunks(dst, dstOffset, n, (h, from, m) -> h.put(0, src, srcOffset + from, m));
   }
 
   @Override
   public void download(Tensor src, long srcOffset, double[] dst, int dstOffset, int n) {
-    checkRange(src, srcOffset, n);
     DType t = src.dtype();
-    for (int done = 0; done < n; ) {
-      int m = Math.min(n - done, chunk(t));
-      ByteBuffer h = fetch(src, srcOffset + done, m);
-      for (int i = 0; i < m; i++) dst[dstOffset + done + i] = get(h, t, i);
-      done += m;
-    }
+    downloadChunks(src, srcOffset, n, (h, from, m) -> {
+      for (int i = 0; i < m; i++) dst[dstOffset + from + i] = get(h, t, i);
+    });
   }
 
   @Override
   public void download(Tensor src, long srcOffset, float[] dst, int dstOffset, int n) {
-    checkRange(src, srcOffset, n);
     DType t = src.dtype();
-    for (int done = 0; done < n; ) {
-      int m = Math.min(n - done, chunk(t));
-      ByteBuffer h = fetch(src, srcOffset + done, m);
-      if (t == DType.F32) h.asFloatBuffer().get(dst, dstOffset + done, m);
-      else for (int i = 0; i < m; i++) dst[dstOffset + done + i] = (float) get(h, t, i);
-      done += m;
-    }
+    downloadChunks(src, srcOffset, n, (h, from, m) -> {
+      if (t == DType.F32) h.asFloatBuffer().get(dst, dstOffset + from, m);
+      else for (int i = 0; i < m; i++) dst[dstOffset + from + i] = (float) get(h, t, i);
+    });
   }
 
   @Override
   public void download(Tensor src, long srcOffset, int[] dst, int dstOffset, int n) {
-    checkRange(src, srcOffset, n);
     if (src.dtype() != DType.I32) throw new IllegalArgumentException("cuda backend: int[] from " + src.dtype());
-    for (int done = 0; done < n; ) {
-      int m = Math.min(n - done, chunk(DType.I32));
-      fetch(src, srcOffset + done, m).asIntBuffer().get(dst, dstOffset + done, m);
-      done += m;
-    }
+    downloadChunks(src, srcOffset, n, (h, from, m) -> h.asIntBuffer().get(dst, dstOffset + from, m));
   }
 
   @Override
