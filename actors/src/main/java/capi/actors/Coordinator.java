@@ -1,5 +1,6 @@
 package capi.actors;
 
+import capi.collective.Endpoint;
 import capi.engine.checkpoint.CheckpointStore;
 import capi.monitoring.StepReport;
 import java.io.IOException;
@@ -176,7 +177,7 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
     }
     int world = largestWorld(live);
     ring = List.copyOf(live.subList(0, world));
-    List<String> endpoints = new ArrayList<>();
+    List<Endpoint> endpoints = new ArrayList<>(); // an ArrayList: Kryo reads it (KryoSerializer)
     for (int r = 0; r < world; r++) endpoints.add(spec.endpoint(ring.get(r).host(), ring.get(r).sameHost(), r));
     getContext().getLog().info("ring generation {}: {} workers", generation, world);
     spec.metrics().runStarted(spec.totalSteps(), world);

@@ -1,5 +1,6 @@
 package capi.actors;
 
+import capi.collective.Endpoint;
 import com.esotericsoftware.kryo.Kryo;
 import com.esotericsoftware.kryo.Serializer;
 import com.esotericsoftware.kryo.io.Input;
@@ -25,7 +26,8 @@ public final class KryoSerializer extends JSerializer {
     Coordinator.StepDone.class, Coordinator.WorkerFailed.class, Coordinator.StateSaved.class,
     Worker.Identify.class, Worker.JoinRing.class, Worker.Load.class, Worker.RunStep.class,
     Worker.SaveState.class, Worker.Stop.class, StepTimings.class, ArrayList.class,
-    Worker.Evaluate.class, Coordinator.EvalDone.class, Double.class
+    Worker.Evaluate.class, Coordinator.EvalDone.class, Double.class,
+    Endpoint.Memory.class, Endpoint.Ipc.class, Endpoint.Udp.class
   };
 
   private final Pool<Kryo> kryos;

@@ -1,6 +1,6 @@
 package capi.actors;
 
-import capi.collective.RingEndpoints;
+import capi.collective.Endpoint;
 import capi.config.CheckpointConfig;
 import capi.config.CollectiveConfig;
 import capi.config.TrainConfig;
@@ -46,8 +46,8 @@ public record RunSpec(
     double clusteringLr(long step);
   }
 
-  String endpoint(String host, String sameHost, int rank) {
-    return RingEndpoints.of(collective, host, sameHost, rank);
+  Endpoint endpoint(String host, String sameHost, int rank) {
+    return Endpoint.of(collective, host, sameHost, rank);
   }
 
   int epochOf(long step) {

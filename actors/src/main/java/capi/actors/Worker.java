@@ -3,6 +3,7 @@ package capi.actors;
 import capi.collective.AllReduce;
 import capi.collective.CollectiveException;
 import capi.collective.CollectiveNode;
+import capi.collective.Endpoint;
 import capi.config.CollectiveConfig;
 import capi.config.ModelConfig;
 import capi.config.OptimConfig;
@@ -36,8 +37,8 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
 
   public sealed interface Command {}
 
-  /** Join (or re-join) the ring of a generation as {@code rank} of {@code worldSize}. */
-  public record JoinRing(int generation, int rank, int worldSize, List<String> endpoints,
+  /** Join (or re-join) the ring of a generation as {@code rank} of {@code worldSize}; {@code endpoints} one per rank. */
+  public record JoinRing(int generation, int rank, int worldSize, List<Endpoint> endpoints,
       ActorRef<Coordinator.Command> replyTo) implements Command {}
 
   /** Load a checkpoint (null: fresh initialisation from the run seed) and prepare data from {@code nextStep}. */
@@ -114,7 +115,7 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
   }
 
   private Behavior<Command> onIdentify(Identify m) {
-    String sameHost = setup.collectiveNode() == null ? "" : setup.collectiveNode().sameHost();
+    String sameHost = setup.collectiveNode() == null ? "" : setup.collectiveNode().token();
     m.replyTo().tell(new Coordinator.WorkerInfo(getContext().getSelf(), setup.collective().udpHost(), sameHost,
         getContext().getSystem().address().toString()));
     return this;

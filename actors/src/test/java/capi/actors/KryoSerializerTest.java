@@ -3,6 +3,7 @@ package capi.actors;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
+import capi.collective.Endpoint;
 import java.util.ArrayList;
 import java.util.List;
 import org.apache.pekko.actor.ExtendedActorSystem;
@@ -42,7 +43,10 @@ class KryoSerializerTest {
         new Coordinator.EvalDone(3, 42, new ArrayList<>(List.of("knn", "linear")),
             new ArrayList<>(List.of("global_repr", "global_repr")), new ArrayList<>(List.of(0.81, 0.86))),
         new Worker.Identify(coordinator.getRef()),
-        new Worker.JoinRing(4, 1, 2, new ArrayList<>(List.of("127.0.0.1:40123", "127.0.0.1:40124")), coordinator.getRef()),
+        new Worker.JoinRing(4, 1, 2, new ArrayList<>(List.of(new Endpoint.Udp("10.0.0.1", 40123, "/dev/shm/capi-node-12-00000000000000ab"),
+            new Endpoint.Udp("10.0.0.2", 40124))), coordinator.getRef()),
+        new Worker.JoinRing(5, 0, 2, new ArrayList<>(List.of(Endpoint.MEMORY, Endpoint.MEMORY)), coordinator.getRef()),
+        new Worker.JoinRing(5, 0, 2, new ArrayList<>(List.of(Endpoint.IPC, Endpoint.IPC)), coordinator.getRef()),
         new Worker.Load(4, "/runs/x/checkpoints/step-00000040", 40, coordinator.getRef()),
         new Worker.Load(4, null, 0, coordinator.getRef()),
         new Worker.RunStep(4, 40, 1e-3, 0.999, 5e-4, true, coordinator.getRef()),

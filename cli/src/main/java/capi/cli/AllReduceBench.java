@@ -2,10 +2,11 @@ package capi.cli;
 
 import capi.collective.AllReduce;
 import capi.collective.CollectiveNode;
+import capi.collective.Endpoint;
 import capi.collective.HierarchicalAllReduce;
 import capi.collective.MappedAllReduce;
 import capi.collective.ReduceOp;
-import capi.collective.RingEndpoints;
+import capi.collective.WireFormat;
 import capi.config.CapiConfig;
 import capi.config.CollectiveConfig;
 import capi.config.CollectiveConfig.Channel;
@@ -37,7 +38,13 @@ import org.agrona.concurrent.UnsafeBuffer;
  * workers also hierarchically, the ranks split between two hosts simulated on loopback (127.0.0.1
  * and 127.0.0.2: one machine's cores and memory, so it shows the cost of the three phases, not the
  * network traffic they save); and this machine's single-thread memcpy bandwidth as the yardstick.
- * busbw = 2(n-1)/n · bytes / time.
+ * busbw = 2(n-1)/n · bytes / time. {@code --wire bf16} makes every ring send bf16 (WireFormat).
+ *
+ * <p>With {@code --hosts A0,A1,... --rank R} the process is rank R of a udp ring whose rank r
+ * receives at Ar (port udp-port-base + r; same-host = ring, no token files): start it once per host
+ * (or network namespace) within capi.collective.timeout of each other, e.g. with
+ * scripts/allreduce-netns (two namespaces joined by a veth pair). Every rank prints its own time; busbw counts the float32 bytes either
+ * way, so bf16's row shows what the user's gradients get.
  */
 final class AllReduceBench {
   private static final long MIB = 1 << 20;
@@ -60,32 +67,38 @@ final class AllReduceBench {
       System.err.println("capi: --workers " + workers + ": must be >= 1");
       return Main.EXIT_BAD_INPUT;
     }
+    WireFormat wire = wireFormat(options.wire);
+    if (wire == null) {
+      System.err.println("capi: --wire " + options.wire + ": must be fp32 or bf16");
+      return Main.EXIT_BAD_INPUT;
+    }
+    int steps = options.steps == null ? 0 : options.steps;
+    if (options.hosts != null || options.rank != null) return betweenHosts(options, wire, sizes, steps);
     long largest = sizes[sizes.length - 1];
     double memcpy = memcpyBytesPerSecond(largest);
     System.out.printf(Locale.ROOT, "memcpy (one thread)  bytes=%d  %.2f GB/s%n", largest, memcpy / 1e9);
 
     Overrides udp = channel(options, Channel.UDP);
     Overrides udpRing = channel(options, Channel.UDP).sameHost(SameHost.RING);
-    int steps = options.steps == null ? 0 : options.steps;
-    double[] memoryTimes = inThisJvm(collective(options, channel(options, Channel.MEMORY)), workers, sizes, steps);
+    double[] memoryTimes = inThisJvm(collective(options, channel(options, Channel.MEMORY)), wire, workers, sizes, steps);
     report("memory", workers, sizes, memoryTimes);
-    double[] ipcTimes = inThisJvm(collective(options, channel(options, Channel.IPC)), workers, sizes, steps);
+    double[] ipcTimes = inThisJvm(collective(options, channel(options, Channel.IPC)), wire, workers, sizes, steps);
     report("ipc", workers, sizes, ipcTimes);
-    double[] udpTimes = inThisJvm(collective(options, udpRing), workers, sizes, steps);
+    double[] udpTimes = inThisJvm(collective(options, udpRing), wire, workers, sizes, steps);
     report("udp", workers, sizes, udpTimes);
-    double[] shmProcessTimes = inProcesses(options, udp, 1, workers, sizes, steps);
-    double[] udpProcessTimes = inProcesses(options, udpRing, 1, workers, sizes, steps);
-    double[] hierarchicalTimes = workers < 3 ? null : inProcesses(options, udp, 2, workers, sizes, steps);
+    double[] shmProcessTimes = inProcesses(options, udp, wire, 1, workers, sizes, steps);
+    double[] udpProcessTimes = inProcesses(options, udpRing, wire, 1, workers, sizes, steps);
+    double[] hierarchicalTimes = workers < 3 ? null : inProcesses(options, udp, wire, 2, workers, sizes, steps);
 
     int last = sizes.length - 1;
     double busbw = busbw(workers, largest, memoryTimes[last]);
     System.out.printf(Locale.ROOT,
-        "{\"event\":\"bench\",\"what\":\"allreduce\",\"workers\":%d,\"bytes\":%d,\"transport\":\"memory\","
+        "{\"event\":\"bench\",\"what\":\"allreduce\",\"workers\":%d,\"bytes\":%d,\"wire\":\"%s\",\"transport\":\"memory\","
             + "\"busbw_bytes_per_s\":%.0f,\"algbw_bytes_per_s\":%.0f,\"seconds\":%.6f,"
             + "\"memcpy_bytes_per_s\":%.0f,\"busbw_over_memcpy\":%.3f,\"ipc_busbw_bytes_per_s\":%.0f,"
             + "\"udp_busbw_bytes_per_s\":%.0f,\"udp_processes_busbw_bytes_per_s\":%.0f,"
             + "\"shm_processes_busbw_bytes_per_s\":%.0f%s}%n",
-        workers, largest, busbw, largest / memoryTimes[last], memoryTimes[last], memcpy, busbw / memcpy,
+        workers, largest, wire.name().toLowerCase(Locale.ROOT), busbw, largest / memoryTimes[last], memoryTimes[last], memcpy, busbw / memcpy,
         busbw(workers, largest, ipcTimes[last]), busbw(workers, largest, udpTimes[last]),
         busbw(workers, largest, udpProcessTimes[last]), busbw(workers, largest, shmProcessTimes[last]),
         hierarchicalTimes == null ? "" : String.format(Locale.ROOT, ",\"hierarchical_2_hosts_busbw_bytes_per_s\":%.0f",
@@ -94,9 +107,19 @@ final class AllReduceBench {
   }
 
   /**
-   * A peer rank of the "1 JVM per rank" case: args rank, hosts, workers, steps (0 = auto), sizes,
-   * config file or "-", -DKEY=VALUE... Prints its node's same-host token file, reads every rank's
-   * (inProcesses).
+   * A peer rank of the "1 JVM per rank" rows, started by {@link #inProcesses} (startPeer) with the
+   * bench's own JVM options and class path. The child protocol:
+   * <ul>
+   *   <li>arguments: rank, simulated hosts (1 = all on udp-host; H = ranks split in rank order over
+   *       127.0.0.1 .. 127.0.0.H), world size, timed calls per size (0 = about 512 MiB), sizes in
+   *       bytes (comma separated), wire format (FP32 | BF16), config file or "-", then the
+   *       configuration overrides as -DKEY=VALUE;
+   *   <li>stdout, one line: its node's same-host token file, or "-" for none;
+   *   <li>stdin, one line: every rank's token file (or "-") in rank order, separated by spaces;
+   *       rank 0 writes it once it has read every child's line;
+   *   <li>then the child joins generation 0 with those endpoints, runs the same calls as rank 0,
+   *       and exits with 0 (anything else, or a stack trace on stderr, is a failure).
+   * </ul>
    */
   public static void main(String[] args) throws Exception {
     int rank = Integer.parseInt(args[0]);
@@ -104,20 +127,21 @@ final class AllReduceBench {
     int workers = Integer.parseInt(args[2]);
     int steps = Integer.parseInt(args[3]);
     long[] sizes = Arrays.stream(args[4].split(",")).mapToLong(Long::parseLong).toArray();
-    Path file = args[5].equals("-") ? null : Path.of(args[5]);
+    WireFormat wire = WireFormat.valueOf(args[5]);
+    Path file = args[6].equals("-") ? null : Path.of(args[6]);
     Map<String, String> overrides = new LinkedHashMap<>();
-    for (int i = 6; i < args.length; i++) {
+    for (int i = 7; i < args.length; i++) {
       String[] kv = args[i].substring("-D".length()).split("=", 2);
       overrides.put(kv[0], kv[1]);
     }
     CollectiveConfig cfg = CapiConfig.load(file, Overrides.commandLine(overrides)).collective();
-    try (CollectiveNode node = CollectiveNode.start(cfg, "bench-rank-" + rank)) {
-      System.out.println(node.sameHost().isEmpty() ? NO_TOKEN : node.sameHost());
+    try (CollectiveNode node = CollectiveNode.start(cfg, wire, "bench-rank-" + rank)) {
+      System.out.println(node.token().isEmpty() ? NO_TOKEN : node.token());
       System.out.flush();
       String tokens = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8)).readLine();
-      List<String> endpoints = endpoints(cfg, hosts, Arrays.asList(tokens.split(" ")));
+      List<Endpoint> endpoints = endpoints(cfg, hosts, Arrays.asList(tokens.split(" ")));
       try (AllReduce ring = node.join(0, rank, endpoints, maxFloats(sizes))) {
-        timeRank(ring, sizes, steps);
+        timeRank(ring, sizes, steps, null);
       }
     }
     System.exit(0);
@@ -132,16 +156,17 @@ final class AllReduceBench {
   }
 
   /** Seconds per all-reduce for each size: all ranks in this JVM, one thread each; the slowest rank counts. */
-  private static double[] inThisJvm(CollectiveConfig cfg, int workers, long[] sizes, int steps) throws Exception {
+  private static double[] inThisJvm(CollectiveConfig cfg, WireFormat wire, int workers, long[] sizes, int steps)
+      throws Exception {
     ExecutorService pool = Executors.newFixedThreadPool(workers);
-    try (CollectiveNode node = CollectiveNode.start(cfg, "bench")) {
-      List<String> endpoints = RingEndpoints.local(node, workers);
+    try (CollectiveNode node = CollectiveNode.start(cfg, wire, "bench")) {
+      List<Endpoint> endpoints = Endpoint.local(node, workers);
       List<Future<double[]>> ranks = new ArrayList<>();
       for (int r = 0; r < workers; r++) {
         int rank = r;
         ranks.add(pool.submit(() -> {
           try (AllReduce ring = node.join(0, rank, endpoints, maxFloats(sizes))) {
-            return timeRank(ring, sizes, steps);
+            return timeRank(ring, sizes, steps, null);
           }
         }));
       }
@@ -160,17 +185,18 @@ final class AllReduceBench {
    * Rank 0 here, ranks 1..K-1 in child JVMs with their own collective nodes, split between
    * {@code hosts} simulated hosts (endpoints); rank 0's times, reported under the implementation
    * rank 0 got (mapped file, hierarchical or udp ring). The ranks' endpoints name their nodes'
-   * same-host token files: each child prints its own, and reads every rank's on stdin.
+   * same-host token files: each child prints its own, and reads every rank's on stdin (the
+   * protocol: {@link #main}).
    */
-  private static double[] inProcesses(BenchCommand options, Overrides overrides, int hosts, int workers,
+  private static double[] inProcesses(BenchCommand options, Overrides overrides, WireFormat wire, int hosts, int workers,
       long[] sizes, int steps) throws Exception {
     List<Process> peers = new ArrayList<>();
     try {
-      for (int r = 1; r < workers; r++) peers.add(startPeer(options, overrides, r, hosts, workers, steps, sizes));
+      for (int r = 1; r < workers; r++) peers.add(startPeer(options, overrides, wire, r, hosts, workers, steps, sizes));
       CollectiveConfig cfg = collective(options, overrides);
       double[] times;
-      try (CollectiveNode node = CollectiveNode.start(cfg, "bench-rank-0")) {
-        List<String> tokens = new ArrayList<>(List.of(node.sameHost().isEmpty() ? NO_TOKEN : node.sameHost()));
+      try (CollectiveNode node = CollectiveNode.start(cfg, wire, "bench-rank-0")) {
+        List<String> tokens = new ArrayList<>(List.of(node.token().isEmpty() ? NO_TOKEN : node.token()));
         for (Process p : peers) {
           tokens.add(new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8)).readLine());
         }
@@ -179,7 +205,7 @@ final class AllReduceBench {
           p.getOutputStream().flush();
         }
         try (AllReduce ring = node.join(0, 0, endpoints(cfg, hosts, tokens), maxFloats(sizes))) {
-          times = timeRank(ring, sizes, steps);
+          times = timeRank(ring, sizes, steps, null);
           String transport = ring instanceof HierarchicalAllReduce ? "hierarchical, " + hosts + " hosts"
               : ring instanceof MappedAllReduce ? "mapped" : "udp";
           report(transport + ", 1 JVM per rank", workers, sizes, times);
@@ -194,15 +220,15 @@ final class AllReduceBench {
     }
   }
 
-  private static Process startPeer(
-      BenchCommand options, Overrides overrides, int rank, int hosts, int workers, int steps, long[] sizes)
-      throws Exception {
+  private static Process startPeer(BenchCommand options, Overrides overrides, WireFormat wire, int rank, int hosts,
+      int workers, int steps, long[] sizes) throws Exception {
     List<String> cmd = new ArrayList<>();
     cmd.add(ProcessHandle.current().info().command().orElse("java"));
     cmd.addAll(ManagementFactory.getRuntimeMXBean().getInputArguments());
     cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), AllReduceBench.class.getName()));
     cmd.addAll(List.of(String.valueOf(rank), String.valueOf(hosts), String.valueOf(workers), String.valueOf(steps)));
     cmd.add(String.join(",", Arrays.stream(sizes).mapToObj(Long::toString).toList()));
+    cmd.add(wire.name());
     cmd.add(options.common.configFile == null ? "-" : options.common.configFile.toString());
     cmd.addAll(overrides.toArgs());
     return new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
@@ -213,29 +239,89 @@ final class AllReduceBench {
    * udp-host, or with several hosts the ranks split in rank order between 127.0.0.1, 127.0.0.2, ...
    * (loopback addresses that stand for hosts).
    */
-  private static List<String> endpoints(CollectiveConfig cfg, int hosts, List<String> tokens) {
-    List<String> endpoints = new ArrayList<>();
+  private static List<Endpoint> endpoints(CollectiveConfig cfg, int hosts, List<String> tokens) {
+    List<Endpoint> endpoints = new ArrayList<>();
     int n = tokens.size();
     for (int r = 0; r < n; r++) {
       String host = hosts == 1 ? cfg.udpHost() : "127.0.0." + (1 + r * hosts / n);
-      endpoints.add(RingEndpoints.of(cfg, host, tokens.get(r).equals(NO_TOKEN) ? "" : tokens.get(r), r));
+      endpoints.add(Endpoint.of(cfg, host, tokens.get(r).equals(NO_TOKEN) ? "" : tokens.get(r), r));
     }
     return endpoints;
   }
 
-  /** One rank's loop: per size, warm-up calls then timed calls of SUM (steps, 0 = about 512 MiB, at least 3); seconds per call. */
-  private static double[] timeRank(AllReduce ring, long[] sizes, int steps) {
+  /**
+   * --hosts: this process is rank --rank of a udp ring between the given addresses (the ring, not
+   * the mapped file: no token files); prints its times, the CPU time the process spent per call,
+   * and a JSON line.
+   */
+  private static int betweenHosts(BenchCommand options, WireFormat wire, long[] sizes, int steps) throws Exception {
+    List<String> hosts = options.hosts == null ? List.of() : options.hosts;
+    int n = hosts.size();
+    if (n < 2 || options.rank == null || options.rank < 0 || options.rank >= n) {
+      System.err.println("capi: --hosts needs two or more addresses and --rank in [0, " + n + ")");
+      return Main.EXIT_BAD_INPUT;
+    }
+    int rank = options.rank;
+    CollectiveConfig cfg = collective(options, channel(options, Channel.UDP).sameHost(SameHost.RING).udpHost(hosts.get(rank)));
+    List<Endpoint> endpoints = new ArrayList<>();
+    for (int r = 0; r < n; r++) endpoints.add(Endpoint.of(cfg, hosts.get(r), "", r));
+    try (CollectiveNode node = CollectiveNode.start(cfg, wire, "bench-rank-" + rank);
+        AllReduce ring = node.join(0, rank, endpoints, maxFloats(sizes))) {
+      double[] cpu = new double[sizes.length];
+      double[] times = timeRank(ring, sizes, steps, cpu);
+      report("udp ring between hosts, rank " + rank, n, sizes, times);
+      int last = sizes.length - 1;
+      System.out.printf(Locale.ROOT,
+          "{\"event\":\"bench\",\"what\":\"allreduce\",\"transport\":\"udp_hosts\",\"hosts\":\"%s\",\"rank\":%d,"
+              + "\"workers\":%d,\"bytes\":%d,\"wire\":\"%s\",\"mtu\":%d,\"link_mtu\":%d,\"busbw_bytes_per_s\":%.0f,"
+              + "\"seconds\":%.6f,\"process_cpu_seconds_per_call\":%.6f}%n",
+          String.join(",", hosts), rank, n, sizes[last], wire.name().toLowerCase(Locale.ROOT), cfg.mtu(),
+          linkMtu(hosts.get(rank)), busbw(n, sizes[last], times[last]), times[last], cpu[last]);
+    }
+    return Main.EXIT_OK;
+  }
+
+  /** The MTU of the interface that has this address, or -1. */
+  private static int linkMtu(String address) {
+    try {
+      java.net.NetworkInterface nic = java.net.NetworkInterface.getByInetAddress(java.net.InetAddress.getByName(address));
+      return nic == null ? -1 : nic.getMTU();
+    } catch (java.io.IOException e) {
+      return -1;
+    }
+  }
+
+  private static WireFormat wireFormat(String name) {
+    for (WireFormat w : WireFormat.values()) if (w.name().equalsIgnoreCase(name)) return w;
+    return null;
+  }
+
+  /**
+   * One rank's loop: per size, warm-up calls then timed calls of SUM (steps, 0 = about 512 MiB, at
+   * least 3); seconds per call, and (when {@code cpuSecondsPerCall} is not null) the CPU time this
+   * process spent per timed call.
+   */
+  private static double[] timeRank(AllReduce ring, long[] sizes, int steps, double[] cpuSecondsPerCall) {
+    com.sun.management.OperatingSystemMXBean os =
+        (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
     ByteBuffer buffer = ByteBuffer.allocateDirect(maxFloats(sizes) * Float.BYTES).order(ByteOrder.nativeOrder());
     double[] seconds = new double[sizes.length];
     for (int i = 0; i < sizes.length; i++) {
       int count = (int) (sizes[i] / Float.BYTES);
       for (int w = 0; w < WARMUP; w++) ring.allReduce(buffer, count, ReduceOp.SUM);
       long start = System.nanoTime();
-      int calls = steps > 0 ? steps : (int) Math.max(3, 512 * MIB / sizes[i]);
+      long cpuStart = os.getProcessCpuTime();
+      int calls = calls(sizes[i], steps);
       for (int s = 0; s < calls; s++) ring.allReduce(buffer, count, ReduceOp.SUM);
       seconds[i] = (System.nanoTime() - start) / 1e9 / calls;
+      if (cpuSecondsPerCall != null) cpuSecondsPerCall[i] = (os.getProcessCpuTime() - cpuStart) / 1e9 / calls;
     }
     return seconds;
+  }
+
+  /** Timed calls of one size: {@code steps}, or (0) about 512 MiB in all and at least 3. */
+  private static int calls(long bytes, int steps) {
+    return steps > 0 ? steps : (int) Math.max(3, 512 * MIB / bytes);
   }
 
   /** Bytes per second of one thread copying between two direct buffers (Unsafe.copyMemory). */

@@ -31,6 +31,16 @@ public final class BenchCommand implements Callable<Integer> {
   @Option(names = "--dataset", description = "Dataset SPEC for --what data.")
   String dataset;
 
+  @Option(names = "--wire", defaultValue = "fp32", description = "How all-reduce rings send values: fp32 | bf16.")
+  String wire;
+
+  @Option(names = "--hosts", split = ",", paramLabel = "ADDR,ADDR,...",
+      description = "All-reduce between hosts: one udp ring rank per address (rank r at the r-th); run it once per host with --rank.")
+  java.util.List<String> hosts;
+
+  @Option(names = "--rank", description = "This process's rank with --hosts.")
+  Integer rank;
+
   @Override
   public Integer call() throws Exception {
     return switch (what) {

@@ -58,6 +58,13 @@ class CliErrorsTest {
   }
 
   @Test
+  void theAllReduceBenchNamesABadWireFormatAndHostsWithoutARank() {
+    expectBadInput("--wire fp16", "bench", "--what", "allreduce", "--wire", "fp16");
+    expectBadInput("--hosts needs two or more addresses and --rank", "bench", "--what", "allreduce", "--hosts", "10.0.0.1,10.0.0.2");
+    expectBadInput("--hosts needs two or more addresses and --rank", "bench", "--what", "allreduce", "--hosts", "10.0.0.1", "--rank", "0");
+  }
+
+  @Test
   void everyCommandExplainsItselfWithHelp() {
     PrintStream old = System.out;
     ByteArrayOutputStream buf = new ByteArrayOutputStream();

@@ -23,6 +23,7 @@ import java.time.Duration;
  *     the hosts' leaders) or ring (the flat udp ring everywhere, over loopback within a host)
  * @param shmChunkBytes bytes of one slot of the mapped file (shm): the all-reduce moves a buffer
  *     through it in chunks of this size
+ * @param wireFormat how a ring (udp, ipc) sends values: fp32, or bf16 rounded to nearest even
  */
 public record CollectiveConfig(
     String aeronDir,
@@ -36,13 +37,17 @@ public record CollectiveConfig(
     ThreadingMode threadingMode,
     Duration timeout,
     SameHost sameHost,
-    int shmChunkBytes) {
+    int shmChunkBytes,
+    Wire wireFormat) {
 
   /** Transport between ranks. */
   public enum Channel implements Choice { MEMORY, IPC, UDP }
 
   /** How udp ranks whose processes share a host all-reduce. */
   public enum SameHost implements Choice { SHM, RING }
+
+  /** Values on a ring's wire: float32, or bf16 (half the bytes; ranks still add in float32). */
+  public enum Wire implements Choice { FP32, BF16 }
 
   /** The media driver's threads. */
   public enum ThreadingMode implements Choice { INVOKER, SHARED, SHARED_NETWORK, DEDICATED }
@@ -84,6 +89,7 @@ public record CollectiveConfig(
         Values.choice(c, P + "threading-mode", ThreadingMode.class),
         Values.positiveDuration(c, P + "timeout"),
         Values.choice(c, P + "same-host", SameHost.class),
-        chunk);
+        chunk,
+        Values.choice(c, P + "wire-format", Wire.class));
   }
 }

@@ -23,6 +23,8 @@ class CollectiveConfigTest {
     assertEquals(Duration.ofSeconds(10), c.timeout());
     assertEquals(CollectiveConfig.SameHost.SHM, c.sameHost());
     assertEquals(1 << 20, c.shmChunkBytes());
+    assertEquals(CollectiveConfig.Wire.FP32, c.wireFormat());
+    assertEquals(CollectiveConfig.Wire.BF16, read(Map.of("capi.collective.wire-format", "bf16")).wireFormat());
   }
 
   @Test

@@ -4,9 +4,10 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 
 /**
- * One rank's handle on an all-reduce group: a ring over Aeron ({@link RingAllReduce}) or ranks of
- * one JVM that read each other's buffers ({@link SharedMemoryAllReduce}); {@link CollectiveNode}
- * picks one from the endpoints. Used by one thread at a time. After a {@link CollectiveException}
+ * One rank's handle on an all-reduce group: ranks of one JVM that read each other's buffers
+ * ({@link SharedMemoryAllReduce}), processes of one host in a mapped file ({@link MappedAllReduce}),
+ * both between hosts ({@link HierarchicalAllReduce}) or a ring over Aeron ({@link RingAllReduce});
+ * {@link CollectiveNode} picks one from the endpoints (AllReducePlan). Used by one thread at a time. After a {@link CollectiveException}
  * the group is broken: close every rank and join again with a new generation.
  */
 public interface AllReduce extends AutoCloseable {

@@ -58,26 +58,28 @@ public final class HierarchicalAllReduce implements AllReduce {
   /**
    * Joins generation {@code generation} as {@code rank}: the mapped group of this rank's host
    * (named by its leader's token, so the groups of different hosts never share a file), then, as
-   * a leader, the leaders' ring; returns once every rank of every host has joined.
+   * a leader, the leaders' ring over {@code aeron} in {@code wire}'s format; returns once every rank
+   * of every host has joined.
    *
-   * @param hosts each host's global ranks, in rank order (RingEndpoints.byHost)
+   * @param endpoints every rank's udp endpoint, each naming its node's token file
+   * @param hosts each host's global ranks, in rank order (AllReducePlan.Hierarchical)
    * @throws IllegalStateException when a rank of this host names a token file that is not valid
    *     here: the host's ranks cannot share memory, and the join cannot succeed
    */
-  static HierarchicalAllReduce join(
-      CollectiveNode node, int generation, int rank, List<String> endpoints, List<int[]> hosts, int maxFloats) {
+  static HierarchicalAllReduce join(AeronNode aeron, CollectiveConfig cfg, WireFormat wire, int generation, int rank,
+      List<Endpoint> endpoints, List<List<Integer>> hosts, int maxFloats) {
     int n = endpoints.size();
     if (rank < 0 || rank >= n) throw new IllegalArgumentException("rank " + rank + " not in [0, " + n + ")");
-    CollectiveConfig cfg = node.config();
-    int[] hostRanks = hosts.stream().filter(h -> Arrays.stream(h).anyMatch(r -> r == rank)).findFirst().orElseThrow();
-    int[] leaderRanks = hosts.stream().mapToInt(h -> h[0]).toArray();
+    int[] hostRanks = hosts.stream().filter(h -> h.contains(rank)).findFirst().orElseThrow()
+        .stream().mapToInt(Integer::intValue).toArray();
+    int[] leaderRanks = hosts.stream().mapToInt(h -> h.get(0)).toArray();
     String who = "rank " + rank + " of " + n + " (generation " + generation + ", hierarchical; counted from 0 below: this host's ranks "
         + Arrays.toString(hostRanks) + ", the leaders " + Arrays.toString(leaderRanks) + ")";
     List<NodeToken> tokens = new ArrayList<>(hostRanks.length);
     for (int r : hostRanks) {
-      String file = RingEndpoints.sameHostFile(endpoints.get(r));
-      tokens.add(NodeToken.find(file).orElseThrow(() -> new IllegalStateException(who + ": rank " + r + " ("
-          + RingEndpoints.address(endpoints.get(r)) + ") has this rank's host address, but its token file " + file
+      Endpoint.Udp e = (Endpoint.Udp) endpoints.get(r);
+      tokens.add(NodeToken.find(e.token()).orElseThrow(() -> new IllegalStateException(who + ": rank " + r + " ("
+          + e.address() + ") has this rank's host address, but its token file " + e.token()
           + " is not valid here, so their processes cannot share a mapped file (containers with one address and"
           + " separate /dev/shm?); set capi.collective.same-host=ring to run the udp ring between all ranks")));
     }
@@ -90,9 +92,9 @@ public final class HierarchicalAllReduce implements AllReduce {
     }
     RingAllReduce leaders = null;
     if (local == 0) {
-      List<String> ring = Arrays.stream(leaderRanks).mapToObj(endpoints::get).toList();
+      List<Endpoint> ring = Arrays.stream(leaderRanks).mapToObj(endpoints::get).toList();
       try {
-        leaders = RingAllReduce.join(node.liveAeron(ring), cfg, generation, indexOf(leaderRanks, rank), ring, maxFloats);
+        leaders = RingAllReduce.join(aeron, cfg, wire, generation, indexOf(leaderRanks, rank), ring, maxFloats);
       } catch (RuntimeException e) {
         host.breakForFailureOutside(); // the host's ranks wait for the ring: they fail at once
         host.close();

@@ -11,7 +11,7 @@ import java.util.Optional;
 /**
  * A node's mark for same-host detection: the file {@code <base>/capi-node-<pid>-<token>} that holds
  * its token (16 hex digits, random per node start). The node's udp endpoints name the file
- * (RingEndpoints). A rank that finds an endpoint's file here, holding the token of its name, written
+ * (Endpoint.Udp). A rank that finds an endpoint's file here, holding the token of its name, written
  * by a process that runs here, shares memory with that rank: containers can share a boot id or a
  * network namespace but not /dev/shm, and the file tells. Rank 0's token also names the group's
  * mapped file (MappedGroup). Deleted on close; the files of processes that no longer run are

@@ -1,6 +1,8 @@
 package capi.collective;
 
 import java.nio.ByteBuffer;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.concurrent.atomic.AtomicReferenceArray;
@@ -33,13 +35,36 @@ final class Rendezvous {
   final long[] addresses;
   final int[] counts;
   final ReduceOp[] ops;
-  private final boolean[] members; // guarded by the CollectiveNode that holds this rendezvous
+  private final boolean[] members; // guarded by the Groups that hold this rendezvous
   private final AtomicLong arrivals = new AtomicLong();
   private final AtomicLongArray reached; // per rank: the last barrier it arrived at
   private final AtomicReferenceArray<Thread> parked;
   private String brokenBy; // guarded by this
 
-  Rendezvous(int generation, int worldSize, long timeoutNs) {
+  /**
+   * The shared-memory groups of one node (CollectiveNode), one per generation: where the ranks of
+   * a generation find each other. A group goes when its last rank leaves.
+   */
+  static final class Groups {
+    private final Map<Integer, Rendezvous> byGeneration = new HashMap<>(); // guarded by this
+
+    /** Takes {@code rank}'s place in the group of {@code generation}, creating it for the first rank. */
+    synchronized Rendezvous enter(int generation, int rank, int worldSize, long timeoutNs) {
+      Rendezvous group = byGeneration.computeIfAbsent(generation, g -> new Rendezvous(g, worldSize, timeoutNs));
+      if (!group.claim(rank, worldSize)) {
+        throw new IllegalStateException("rank " + rank + " of " + worldSize + " cannot join generation " + generation
+            + ": the place is taken or the group has " + group.worldSize + " ranks");
+      }
+      return group;
+    }
+
+    /** Gives {@code rank}'s place up (which breaks the group). */
+    synchronized void leave(Rendezvous group, int rank) {
+      if (group.release(rank)) byGeneration.remove(group.generation, group);
+    }
+  }
+
+  private Rendezvous(int generation, int worldSize, long timeoutNs) {
     this.generation = generation;
     this.worldSize = worldSize;
     this.timeoutNs = timeoutNs;
@@ -53,14 +78,14 @@ final class Rendezvous {
   }
 
   /** Takes {@code rank}'s place; false when it is taken or the world size differs. */
-  boolean claim(int rank, int worldSize) {
+  private boolean claim(int rank, int worldSize) {
     if (worldSize != this.worldSize || members[rank]) return false;
     members[rank] = true;
     return true;
   }
 
   /** Gives {@code rank}'s place up and breaks the group; true when it was the last member. */
-  boolean release(int rank) {
+  private boolean release(int rank) {
     members[rank] = false;
     breakGroup("rank " + rank + " left the group");
     for (boolean m : members) if (m) return false;

@@ -2,6 +2,7 @@ package capi.collective;
 
 import static capi.collective.ChunkHeader.CALL;
 import static capi.collective.ChunkHeader.FIRST;
+import static capi.collective.ChunkHeader.FORMAT;
 import static capi.collective.ChunkHeader.GENERATION;
 import static capi.collective.ChunkHeader.LENGTH;
 import static capi.collective.ChunkHeader.STEP;
@@ -30,7 +31,8 @@ import org.agrona.concurrent.UnsafeBuffer;
  * another from its left neighbour. Every segment is reduced once, on one rank, and then copied, so
  * all ranks end with bit-identical results. Chunks are written straight from the caller's buffer
  * into the publication's log (tryClaim) and reduced straight from the subscription's log into the
- * caller's buffer: no staging copies and no allocation per call. Used by one thread.
+ * caller's buffer: no staging copies and no allocation per call. Chunks carry float32 or bf16
+ * ({@link WireFormat}); ranks add in float32 either way. Used by one thread.
  *
  * <p>After a {@link CollectiveException} the ring is broken: close every rank and join again, with
  * a new generation so that chunks still in flight from the old ring are dropped (ChunkHeader).
@@ -43,11 +45,13 @@ public final class RingAllReduce implements AllReduce {
   private static final int FRAGMENTS_PER_POLL = 64;
 
   private final AeronNode node;
+  private final WireFormat wire;
+  private final WireFormat.Codec codec;
   private final int generation;
   private final int rank;
   private final int worldSize;
   private final int maxFloats;
-  private final List<String> endpoints;
+  private final List<Endpoint> endpoints;
   private final long timeoutNs;
   private final int chunkFloats;
   private final ExclusivePublication toRight; // null when alone
@@ -70,12 +74,14 @@ public final class RingAllReduce implements AllReduce {
   private int recvEnd;
   private int received;
   private long lastSendResult;
+  private String badChunk; // why onChunk refused a chunk: Aeron's poll catches what a handler throws
   private String brokenBy;
 
   private RingAllReduce(
-      AeronNode node, CollectiveConfig cfg, int generation, int rank, List<String> endpoints, int maxFloats,
-      ExclusivePublication toRight, Subscription fromLeft) {
+      AeronNode node, CollectiveConfig cfg, WireFormat wire, int generation, int rank, List<Endpoint> endpoints,
+      int maxFloats, ExclusivePublication toRight, Subscription fromLeft) {
     this.node = node;
+    this.wire = wire;
     this.generation = generation;
     this.rank = rank;
     this.worldSize = endpoints.size();
@@ -84,13 +90,8 @@ public final class RingAllReduce implements AllReduce {
     this.timeoutNs = cfg.timeout().toNanos();
     this.toRight = toRight;
     this.fromLeft = fromLeft;
-    this.chunkFloats = toRight == null ? 0 : (toRight.maxPayloadLength() - LENGTH) / Float.BYTES;
-  }
-
-  /** Joins generation 0 of a ring; see {@link #join(AeronNode, CollectiveConfig, int, int, List, int)}. */
-  public static RingAllReduce join(
-      AeronNode node, CollectiveConfig cfg, int rank, List<String> ringEndpoints, int maxFloats) {
-    return join(node, cfg, 0, rank, ringEndpoints, maxFloats);
+    this.chunkFloats = toRight == null ? 0 : wire.maxValues(toRight.maxPayloadLength() - LENGTH);
+    this.codec = wire.codec(chunkFloats);
   }
 
   /**
@@ -98,32 +99,32 @@ public final class RingAllReduce implements AllReduce {
    * CollectiveException after the configured timeout. Every rank of the ring must join at the
    * same time with the same generation and endpoints.
    *
+   * @param wire how chunks carry the values (every rank of the ring must use the same)
    * @param generation the ring's generation: a re-formed ring must use a new one
-   * @param ringEndpoints where each rank receives (RingEndpoints), one per rank, in rank order
+   * @param endpoints where each rank receives (ipc or udp), one per rank, in rank order
    * @param maxFloats the largest count any all-reduce of this ring will pass
    */
-  public static RingAllReduce join(
-      AeronNode node, CollectiveConfig cfg, int generation, int rank, List<String> ringEndpoints, int maxFloats) {
-    List<String> addresses = ringEndpoints.stream().map(RingEndpoints::address).toList(); // without token files
-    int n = addresses.size();
+  static RingAllReduce join(AeronNode node, CollectiveConfig cfg, WireFormat wire, int generation, int rank,
+      List<Endpoint> endpoints, int maxFloats) {
+    int n = endpoints.size();
     if (rank < 0 || rank >= n) throw new IllegalArgumentException("rank " + rank + " not in [0, " + n + ")");
     if (maxFloats < 0) throw new IllegalArgumentException("maxFloats " + maxFloats + " < 0");
-    if (n == 1) return new RingAllReduce(node, cfg, generation, rank, addresses, maxFloats, null, null);
+    if (n == 1) return new RingAllReduce(node, cfg, wire, generation, rank, endpoints, maxFloats, null, null);
     int right = (rank + 1) % n;
     Subscription fromLeft = null;
     ExclusivePublication toRight = null;
     try {
       fromLeft = node.aeron().addSubscription(
-          RingEndpoints.subscriptionChannel(cfg, addresses.get(rank)), RingEndpoints.streamId(cfg, rank));
+          RingChannels.subscription(cfg, endpoints.get(rank)), RingChannels.streamId(cfg, rank));
       toRight = node.aeron().addExclusivePublication(
-          RingEndpoints.publicationChannel(cfg, addresses.get(right)), RingEndpoints.streamId(cfg, right));
-      RingAllReduce ring = new RingAllReduce(node, cfg, generation, rank, addresses, maxFloats, toRight, fromLeft);
+          RingChannels.publication(cfg, endpoints.get(right)), RingChannels.streamId(cfg, right));
+      RingAllReduce ring = new RingAllReduce(node, cfg, wire, generation, rank, endpoints, maxFloats, toRight, fromLeft);
       ring.awaitNeighbours();
       return ring;
     } catch (AeronException e) { // e.g. a udp port that another process holds
       CloseHelper.closeAll(toRight, fromLeft);
       throw new CollectiveException("rank " + rank + " of " + n + " (generation " + generation + "): cannot open its links ("
-          + addresses.get(rank) + " in, " + addresses.get(right) + " out): " + e.getMessage());
+          + endpoints.get(rank).address() + " in, " + endpoints.get(right).address() + " out): " + e.getMessage());
     } catch (RuntimeException e) {
       CloseHelper.closeAll(toRight, fromLeft);
       throw e;
@@ -197,6 +198,7 @@ public final class RingAllReduce implements AllReduce {
     while (sendNext < sendEnd || recvFirst + received < recvEnd) {
       int work = send();
       if (recvFirst + received < recvEnd) work += fromLeft.controlledPoll(onChunk, FRAGMENTS_PER_POLL);
+      if (badChunk != null) throw new CollectiveException(badChunk);
       // Threading mode invoker: this thread runs the driver; its work (heartbeats too) is not the ring's progress.
       int driverWork = node.doWork();
       if (work > 0) {
@@ -222,7 +224,7 @@ public final class RingAllReduce implements AllReduce {
     int chunks = 0;
     while (sendNext < sendEnd && chunks < CHUNKS_PER_TURN) {
       int floats = Math.min(chunkFloats, sendEnd - sendNext);
-      long result = toRight.tryClaim(LENGTH + floats * Float.BYTES, claim);
+      long result = toRight.tryClaim(LENGTH + wire.payloadBytes(floats), claim);
       if (result < 0) {
         lastSendResult = result;
         break;
@@ -231,9 +233,15 @@ public final class RingAllReduce implements AllReduce {
       int at = claim.offset();
       log.putInt(at + GENERATION, generation);
       log.putInt(at + CALL, call);
-      log.putInt(at + STEP, step);
+      log.putShort(at + STEP, (short) step);
+      log.putShort(at + FORMAT, (short) wire.ordinal());
       log.putInt(at + FIRST, sendNext);
-      log.putBytes(at + LENGTH, data, sendNext * Float.BYTES, floats * Float.BYTES);
+      long from = data.addressOffset() + (long) sendNext * Float.BYTES;
+      if (step == worldSize - 1) { // all-gather step 0 sends this rank's reduced segment: what it sends, it keeps
+        codec.encodeAndRound(from, log.addressOffset() + at + LENGTH, floats);
+      } else {
+        codec.encode(from, log.addressOffset() + at + LENGTH, floats);
+      }
       claim.commit();
       sendNext += floats;
       chunks++;
@@ -244,24 +252,33 @@ public final class RingAllReduce implements AllReduce {
   private Action onChunk(DirectBuffer log, int offset, int length, Header header) {
     if (log.getInt(offset + GENERATION) != generation) return Action.CONTINUE; // from an old ring
     int chunkCall = log.getInt(offset + CALL);
-    int chunkStep = log.getInt(offset + STEP);
+    int chunkStep = log.getShort(offset + STEP);
     if (chunkCall != call || chunkStep != step) {
       // The left neighbour may run ahead: leave its later chunks in the log until we get there.
       boolean later = chunkCall > call || (chunkCall == call && chunkStep > step);
       return later ? Action.ABORT : Action.CONTINUE;
     }
+    if (log.getShort(offset + FORMAT) != wire.ordinal()) {
+      badChunk = who() + ": rank " + left() + " sends chunks in wire format " + log.getShort(offset + FORMAT)
+          + ", this rank reads " + wire.ordinal() + " (" + wire + "); every rank must use one";
+      return Action.ABORT;
+    }
     int first = log.getInt(offset + FIRST);
-    int bytes = length - LENGTH;
-    if (first != recvFirst + received || first + bytes / Float.BYTES > recvEnd) {
-      throw new CollectiveException(who() + ": chunk [" + first + ", +" + bytes / Float.BYTES + ") from rank "
-          + left() + " does not continue segment [" + recvFirst + ", " + recvEnd + ") at " + (recvFirst + received));
+    int floats = wire.values(length - LENGTH, recvEnd - first);
+    if (first != recvFirst + received || wire.payloadBytes(floats) != length - LENGTH) {
+      badChunk = who() + ": chunk [" + first + ", +" + floats + ") from rank " + left() + " does not continue segment ["
+          + recvFirst + ", " + recvEnd + ") at " + (recvFirst + received);
+      return Action.ABORT;
     }
-    if (combining) { // both are off-heap: the log is a mapped file, the data a direct buffer
-      op.combine(log.addressOffset() + offset + LENGTH, data.addressOffset() + (long) first * Float.BYTES, bytes);
+    // Both are off-heap: the log is a mapped file, the data a direct buffer.
+    long from = log.addressOffset() + offset + LENGTH;
+    long to = data.addressOffset() + (long) first * Float.BYTES;
+    if (combining) {
+      codec.combine(op, from, to, floats);
     } else {
-      data.putBytes(first * Float.BYTES, log, offset + LENGTH, bytes);
+      codec.decode(from, to, floats);
     }
-    received += bytes / Float.BYTES;
+    received += floats;
     return recvFirst + received == recvEnd ? Action.BREAK : Action.CONTINUE;
   }
 
@@ -280,7 +297,7 @@ public final class RingAllReduce implements AllReduce {
     while (!(toRight.isConnected() && fromLeft.isConnected())) {
       if (System.nanoTime() - deadline > 0) {
         int missing = toRight.isConnected() ? left() : right();
-        throw new CollectiveException(who() + ": rank " + missing + " (" + endpoints.get(missing)
+        throw new CollectiveException(who() + ": rank " + missing + " (" + endpoints.get(missing).address()
             + ") did not join generation " + generation + " within " + timeoutNs / 1_000_000 + " ms");
       }
       if (node.doWork() == 0) idle.idle();
@@ -292,11 +309,11 @@ public final class RingAllReduce implements AllReduce {
     String where = " for " + timeoutNs / 1_000_000 + " ms in all-reduce call " + call + " step " + step + linkState();
     if (recvFirst + received < recvEnd) {
       return new CollectiveException(who() + ": no data from rank " + left() + " (left neighbour, "
-          + endpoints.get(left()) + ")" + where + ", " + received + " of " + (recvEnd - recvFirst) + " floats received");
+          + endpoints.get(left()).address() + ")" + where + ", " + received + " of " + (recvEnd - recvFirst) + " floats received");
     }
     String why = lastSendResult == Publication.NOT_CONNECTED ? "it is gone"
         : lastSendResult == Publication.BACK_PRESSURED ? "it stopped reading" : "publication result " + lastSendResult;
-    return new CollectiveException(who() + ": rank " + right() + " (right neighbour, " + endpoints.get(right())
+    return new CollectiveException(who() + ": rank " + right() + " (right neighbour, " + endpoints.get(right()).address()
         + ") accepted no data" + where + " (" + why + ")");
   }
 

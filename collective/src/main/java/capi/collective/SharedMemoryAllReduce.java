@@ -30,7 +30,7 @@ public final class SharedMemoryAllReduce implements AllReduce {
   static final int BLOCK_BYTES = 256 * 1024;
   private static final sun.misc.Unsafe MEMORY = UnsafeAccess.UNSAFE;
 
-  private final CollectiveNode node;
+  private final Rendezvous.Groups groups;
   private final Rendezvous group;
   private final int rank;
   private final int maxFloats;
@@ -38,8 +38,8 @@ public final class SharedMemoryAllReduce implements AllReduce {
   private long barrier = 1; // the join
   private boolean closed;
 
-  private SharedMemoryAllReduce(CollectiveNode node, Rendezvous group, int rank, int maxFloats) {
-    this.node = node;
+  private SharedMemoryAllReduce(Rendezvous.Groups groups, Rendezvous group, int rank, int maxFloats) {
+    this.groups = groups;
     this.group = group;
     this.rank = rank;
     this.maxFloats = maxFloats;
@@ -47,16 +47,16 @@ public final class SharedMemoryAllReduce implements AllReduce {
   }
 
   /**
-   * Joins generation {@code generation} of the node's shared-memory group as {@code rank}; returns
+   * Joins generation {@code generation} of the node's shared-memory groups as {@code rank}; returns
    * once all {@code worldSize} ranks have joined, or throws a CollectiveException naming the
-   * missing ones after the timeout.
+   * missing ones after {@code timeoutNs}.
    */
   static SharedMemoryAllReduce join(
-      CollectiveNode node, long timeoutNs, int generation, int rank, int worldSize, int maxFloats) {
+      Rendezvous.Groups groups, long timeoutNs, int generation, int rank, int worldSize, int maxFloats) {
     if (rank < 0 || rank >= worldSize) throw new IllegalArgumentException("rank " + rank + " not in [0, " + worldSize + ")");
     if (maxFloats < 0) throw new IllegalArgumentException("maxFloats " + maxFloats + " < 0");
     SharedMemoryAllReduce member =
-        new SharedMemoryAllReduce(node, node.enter(generation, rank, worldSize, timeoutNs), rank, maxFloats);
+        new SharedMemoryAllReduce(groups, groups.enter(generation, rank, worldSize, timeoutNs), rank, maxFloats);
     try {
       member.group.arriveAndAwait(rank, member.barrier, member.who);
       return member;
@@ -100,7 +100,7 @@ public final class SharedMemoryAllReduce implements AllReduce {
   public void close() {
     if (closed) return;
     closed = true;
-    node.leave(group, rank);
+    groups.leave(group, rank);
   }
 
   private void reduceOwnSegment(int count, ReduceOp op) {

@@ -39,7 +39,7 @@ class AeronPauseTest {
   void aProcessPausedLongerThanAeronsTimeoutsRejoinsTheNextGeneration() throws Exception {
     int portBase = 40931;
     CollectiveConfig cfg = PausedPeer.config(base.toString(), portBase);
-    List<String> endpoints = RingEndpoints.local(cfg, "", 2);
+    List<Endpoint> endpoints = Endpoint.local(cfg, "", 2);
     int calls = 4;
     try (CollectiveNode node = CollectiveNode.start(cfg, "parent")) {
       List<String> cmd = List.of(ProcessHandle.current().info().command().orElse("java"), "-Xmx256m",

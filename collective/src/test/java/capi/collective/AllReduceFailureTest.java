@@ -102,7 +102,7 @@ class AllReduceFailureTest {
     try (AeronNode node = AeronNode.start(udp, "taken");
         java.net.DatagramSocket squatter = new java.net.DatagramSocket(40711, java.net.InetAddress.getLoopbackAddress())) {
       CollectiveException e = assertThrows(CollectiveException.class,
-          () -> RingAllReduce.join(node, udp, 0, 0, RingEndpoints.local(udp, "", 2), 10));
+          () -> RingAllReduce.join(node, udp, WireFormat.FP32, 0, 0, Endpoint.local(udp, "", 2), 10));
       assertTrue(e.getMessage().contains("127.0.0.1:40711"), e.getMessage());
     }
   }
@@ -113,14 +113,14 @@ class AllReduceFailureTest {
     CollectiveConfig udp = Ranks.config(Map.of("channel", "udp", "udp-port-base", "40721",
         "threading-mode", threadingMode, "timeout", "5s"));
     int count = 4_000_000;
-    List<String> endpoints = RingEndpoints.local(udp, "", 2);
+    List<Endpoint> endpoints = Endpoint.local(udp, "", 2);
     // Without close() waiting for the driver to send, this failed in about 1 of 20 attempts here.
     for (int attempt = 0; attempt < 3; attempt++) {
       int generation = attempt;
       try (AeronNode a = AeronNode.start(udp, "stays"); AeronNode b = AeronNode.start(udp, "leaves")) {
         List<AeronNode> nodes = List.of(a, b); // one media driver per rank, as in two processes
         Ranks.onEach(2, rank -> {
-          RingAllReduce ring = RingAllReduce.join(nodes.get(rank), udp, generation, rank, endpoints, count);
+          RingAllReduce ring = RingAllReduce.join(nodes.get(rank), udp, WireFormat.FP32, generation, rank, endpoints, count);
           ByteBuffer buffer = Ranks.floats(new float[count]);
           ring.allReduce(buffer, count, ReduceOp.SUM);
           ring.close();
@@ -132,17 +132,34 @@ class AllReduceFailureTest {
   }
 
   @Test
+  void ranksWithDifferentWireFormatsFailNamingIt() throws Exception {
+    try (AeronNode node = AeronNode.start(CFG, "formats")) {
+      List<Endpoint> endpoints = Endpoint.local(CFG, "", 2);
+      WireFormat[] formats = {WireFormat.FP32, WireFormat.BF16};
+      List<RingAllReduce> ring = Ranks.onEach(2, rank -> RingAllReduce.join(node, CFG, formats[rank], 0, rank, endpoints, 1000));
+      try {
+        List<String> errors = Ranks.onEach(2, rank -> assertThrows(CollectiveException.class,
+            () -> ring.get(rank).allReduce(Ranks.floats(new float[1000]), 1000, ReduceOp.SUM)).getMessage());
+        assertTrue(errors.stream().anyMatch(m -> m.contains("wire format") && m.contains("every rank must use one")), errors.toString());
+      } finally {
+        ring.forEach(RingAllReduce::close);
+      }
+    }
+  }
+
+  @Test
   void chunksOfAnOldGenerationAreDropped() throws Exception {
     int count = 1000;
     try (AeronNode node = AeronNode.start(CFG, "stale")) {
-      List<RingAllReduce> ring = Ranks.joinRing(node, CFG, 5, 2, count);
+      List<RingAllReduce> ring = Ranks.joinRing(node, CFG, WireFormat.FP32, 5, 2, count);
       // A sender of generation 4 that never left: one chunk for call 1, step 0 of rank 0's segment.
       try (ExclusivePublication old = node.aeron().addExclusivePublication(
-          RingEndpoints.publicationChannel(CFG, RingEndpoints.IPC), RingEndpoints.streamId(CFG, 0))) {
+          RingChannels.publication(CFG, Endpoint.IPC), RingChannels.streamId(CFG, 0))) {
         UnsafeBuffer chunk = new UnsafeBuffer(new byte[ChunkHeader.LENGTH + 10 * Float.BYTES]);
         chunk.putInt(ChunkHeader.GENERATION, 4);
         chunk.putInt(ChunkHeader.CALL, 1);
-        chunk.putInt(ChunkHeader.STEP, 0);
+        chunk.putShort(ChunkHeader.STEP, (short) 0);
+        chunk.putShort(ChunkHeader.FORMAT, (short) WireFormat.FP32.ordinal());
         chunk.putInt(ChunkHeader.FIRST, count / 2);
         for (int i = 0; i < 10; i++) chunk.putFloat(ChunkHeader.LENGTH + i * Float.BYTES, 1e9f);
         while (old.offer(chunk) < 0) Thread.onSpinWait(); // bounded by the surefire fork timeout
@@ -159,7 +176,7 @@ class AllReduceFailureTest {
     CollectiveConfig cfg = config(channel, TIMEOUT_MS + "ms");
     try (CollectiveNode node = CollectiveNode.start(cfg, "lonely")) {
       CollectiveException e = assertThrows(CollectiveException.class,
-          () -> node.join(0, 0, RingEndpoints.local(node, 2), 10));
+          () -> node.join(0, 0, Endpoint.local(node, 2), 10));
       assertTrue(e.getMessage().contains("rank 1") && e.getMessage().contains("did not join"), e.getMessage());
     }
   }

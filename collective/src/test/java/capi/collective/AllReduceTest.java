@@ -84,8 +84,36 @@ class AllReduceTest {
     }
   }
 
+  /** bf16 chunks over ipc and udp rings (check's bf16 case). */
+  @ParameterizedTest
+  @CsvSource({"ipc,2", "ipc,3", "ipc,4", "udp,2", "udp,3"})
+  void bf16ChunksGiveEveryRankTheSameBf16ValuesNearTheReference(String transport, int n) throws Exception {
+    CollectiveConfig cfg = Ranks.config(Ranks.transport(transport, Map.of("mtu", "4096", "term-length", "65536",
+        "timeout", "20s", "udp-port-base", "40651")));
+    try (CollectiveNode node = CollectiveNode.start(cfg, WireFormat.BF16, "bf16-" + transport)) {
+      List<AllReduce> group = Ranks.joinAll(node, 0, n, MAX_FLOATS);
+      try {
+        for (int count : List.of(1, 3, 1021, MAX_FLOATS)) {
+          for (ReduceOp op : ReduceOp.values()) check(group, count, op, 31L * count + op.ordinal(), WireFormat.BF16);
+        }
+      } finally {
+        group.forEach(AllReduce::close);
+      }
+    }
+  }
+
   /** All ranks reduce random data; each result equals the float64 reference and all are bit-identical. */
   static void check(List<? extends AllReduce> group, int count, ReduceOp op, long seed) throws Exception {
+    check(group, count, op, seed, WireFormat.FP32);
+  }
+
+  /**
+   * As {@link #check(List, int, ReduceOp, long)}, within what {@code wire} loses: with bf16 each
+   * rounding of a partial result errs by at most 2^-8 relatively (at most n of them), and every
+   * result is a bf16 value; with two ranks exactly the ring's bits (the owner's float32 value plus
+   * the peer's widened bf16, divided for AVG, rounded once).
+   */
+  static void check(List<? extends AllReduce> group, int count, ReduceOp op, long seed, WireFormat wire) throws Exception {
     int n = group.size();
     float[][] inputs = new float[n][count];
     Random random = new Random(seed);
@@ -95,6 +123,9 @@ class AllReduceTest {
       group.get(rank).allReduce(buffer, count, op);
       return Ranks.read(buffer, count);
     });
+    boolean bf16 = wire == WireFormat.BF16;
+    double relative = bf16 ? n * 0x1p-8 : 1e-6;
+    double absolute = bf16 ? 1e-6 : 1e-7;
     for (int i = 0; i < count; i++) {
       double sum = 0;
       double abs = 0;
@@ -105,21 +136,30 @@ class AllReduceTest {
         max = Math.max(max, in[i]);
       }
       float got = outputs.get(0)[i];
-      String at = op + " n=" + n + " count=" + count + " [" + i + "]";
+      String at = wire + " " + op + " n=" + n + " count=" + count + " [" + i + "]";
       switch (op) {
-        case MAX -> assertEquals(max, got, 0f, at);
-        case SUM -> assertEquals(sum, got, 1e-6 * abs + 1e-7, at);
-        case AVG -> assertEquals(sum / n, got, (1e-6 * abs + 1e-7) / n, at);
+        case MAX -> assertEquals(max, got, bf16 ? 0x1p-8f * Math.abs(max) : 0f, at);
+        case SUM -> assertEquals(sum, got, relative * abs + absolute, at);
+        case AVG -> assertEquals(sum / n, got, (relative * abs + absolute) / n, at);
+      }
+      if (bf16) {
+        assertEquals(0, Float.floatToRawIntBits(got) & 0xffff, at + ": " + got + " is not a bf16 value");
+        if (n == 2 && op != ReduceOp.MAX) {
+          float divisor = op == ReduceOp.AVG ? 2 : 1;
+          float ownedBy0 = WireFormatTest.bf16((inputs[0][i] + WireFormatTest.bf16(inputs[1][i])) / divisor);
+          float ownedBy1 = WireFormatTest.bf16((inputs[1][i] + WireFormatTest.bf16(inputs[0][i])) / divisor);
+          assertTrue(got == ownedBy0 || got == ownedBy1, at + ": " + got + " is neither " + ownedBy0 + " nor " + ownedBy1);
+        }
       }
     }
-    for (int r = 1; r < n; r++) assertArrayEquals(outputs.get(0), outputs.get(r), op + " rank " + r + " differs");
+    for (int r = 1; r < n; r++) assertArrayEquals(outputs.get(0), outputs.get(r), wire + " " + op + " rank " + r + " differs");
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {"memory", "ipc", "mapped"})
-  void repeatedCallsAllocateNothing(String channel) throws Exception {
+  @CsvSource({"memory,FP32", "ipc,FP32", "ipc,BF16", "mapped,FP32"})
+  void repeatedCallsAllocateNothing(String channel, WireFormat wire) throws Exception {
     CollectiveConfig cfg = config(channel);
-    try (CollectiveNode node = CollectiveNode.start(cfg, "alloc-" + channel)) {
+    try (CollectiveNode node = CollectiveNode.start(cfg, wire, "alloc-" + channel)) {
       List<AllReduce> group = Ranks.joinAll(node, 0, 2, 50_000);
       try {
         for (long bytes : Ranks.allocatedPerRank(group, 50_000)) {

@@ -31,10 +31,10 @@ class HierarchicalAllReduceTest {
   private static final String PORT_BASE = "40931";
 
   /** The nodes of a layout such as "2+1" (ranks per host, hosts in rank order) and their ranks' endpoints. */
-  private record Cluster(List<CollectiveNode> nodes, List<String> endpoints) implements AutoCloseable {
+  private record Cluster(List<CollectiveNode> nodes, List<Endpoint> endpoints) implements AutoCloseable {
     static Cluster start(String layout, IntFunction<String> timeoutOfRank, String sameHost) {
       List<CollectiveNode> nodes = new ArrayList<>();
-      List<String> endpoints = new ArrayList<>();
+      List<Endpoint> endpoints = new ArrayList<>();
       try {
         int[] perHost = Arrays.stream(layout.split("\\+")).mapToInt(Integer::parseInt).toArray();
         for (int h = 0; h < perHost.length; h++) {
@@ -43,7 +43,7 @@ class HierarchicalAllReduceTest {
             CollectiveConfig cfg = config("127.0.0." + (h + 1), timeoutOfRank.apply(rank), sameHost);
             CollectiveNode node = CollectiveNode.start(cfg, "host" + h + "-rank" + rank);
             nodes.add(node);
-            endpoints.add(RingEndpoints.of(cfg, cfg.udpHost(), node.sameHost(), rank));
+            endpoints.add(Endpoint.of(cfg, cfg.udpHost(), node.token(), rank));
           }
         }
         return new Cluster(nodes, endpoints);
@@ -120,14 +120,20 @@ class HierarchicalAllReduceTest {
         assertPicksAndComputes(MappedAllReduce.class, c.joinAll(), ReduceOp.SUM, 1);
       }
       // A token that is not valid here (its host's /dev/shm): the ring, as between real hosts.
-      List<String> elsewhere = List.of(onePerHost.endpoints().get(0), RingEndpoints.address(onePerHost.endpoints().get(1))
-          + "#shm=/nonexistent/" + NodeToken.PREFIX + ProcessHandle.current().pid() + "-00000000000000dd");
+      List<Endpoint> elsewhere = List.of(onePerHost.endpoints().get(0), withToken(onePerHost.endpoints().get(1),
+          "/nonexistent/" + NodeToken.PREFIX + ProcessHandle.current().pid() + "-00000000000000dd"));
       assertPicksAndComputes(RingAllReduce.class,
           Ranks.onEach(2, rank -> onePerHost.nodes().get(rank).join(1, rank, elsewhere, 1000)), ReduceOp.SUM, 2);
     }
     try (Cluster forcedRing = Cluster.start("2+2", rank -> "20s", "ring")) {
       assertPicksAndComputes(RingAllReduce.class, forcedRing.joinAll(), ReduceOp.AVG, 3);
     }
+  }
+
+  /** The same udp address with another token file. */
+  private static Endpoint withToken(Endpoint endpoint, String token) {
+    Endpoint.Udp udp = (Endpoint.Udp) endpoint;
+    return new Endpoint.Udp(udp.host(), udp.port(), token);
   }
 
   /** Every rank of {@code group} got {@code implementation} and a call of 1000 floats is right; closes it. */
@@ -144,9 +150,9 @@ class HierarchicalAllReduceTest {
   @Test
   void aRankOfThisHostWhoseTokenIsNotValidHereFailsTheJoinNamingTheFix() throws Exception {
     try (Cluster cluster = Cluster.start("2+2")) {
-      List<String> endpoints = new ArrayList<>(cluster.endpoints());
+      List<Endpoint> endpoints = new ArrayList<>(cluster.endpoints());
       String file = "/nonexistent/" + NodeToken.PREFIX + ProcessHandle.current().pid() + "-00000000000000dd";
-      endpoints.set(1, RingEndpoints.address(endpoints.get(1)) + "#shm=" + file); // a container's own /dev/shm
+      endpoints.set(1, withToken(endpoints.get(1), file)); // a container's own /dev/shm
       IllegalStateException e = assertThrows(IllegalStateException.class,
           () -> cluster.nodes().get(0).join(0, 0, endpoints, 10));
       assertTrue(e.getMessage().contains("rank 1 (127.0.0.1:40932)") && e.getMessage().contains(file)
@@ -197,12 +203,12 @@ class HierarchicalAllReduceTest {
     Process other = new ProcessBuilder("sleep", "60").start();
     try (Cluster cluster = Cluster.start("2+1", rank -> "1s", "shm")) {
       String hex = "00000000000000ab";
-      java.nio.file.Path token = java.nio.file.Path.of(cluster.nodes().get(2).sameHost())
+      java.nio.file.Path token = java.nio.file.Path.of(cluster.nodes().get(2).token())
           .resolveSibling(NodeToken.PREFIX + other.pid() + "-" + hex);
       java.nio.file.Files.writeString(token, hex);
       try {
-        List<String> endpoints = new ArrayList<>(cluster.endpoints());
-        endpoints.add(RingEndpoints.of(cluster.nodes().get(2).config(), "127.0.0.2", token.toString(), 3));
+        List<Endpoint> endpoints = new ArrayList<>(cluster.endpoints());
+        endpoints.add(Endpoint.of(cluster.nodes().get(2).config(), "127.0.0.2", token.toString(), 3));
         List<AllReduce> group = Ranks.onEach(4, rank -> cluster.nodes().get(Math.min(rank, 2)).join(0, rank, endpoints, count));
         try {
           assertInstanceOf(HierarchicalAllReduce.class, group.get(3));
@@ -228,9 +234,9 @@ class HierarchicalAllReduceTest {
   @Test
   void aJoinWithoutTheOtherHostFailsEveryRankOfThisHost() throws Exception {
     try (Cluster hostA = Cluster.start("2", rank -> rank == 0 ? "1s" : "20s", "shm")) {
-      List<String> endpoints = new ArrayList<>(hostA.endpoints());
+      List<Endpoint> endpoints = new ArrayList<>(hostA.endpoints());
       for (int r = 2; r < 4; r++) {
-        endpoints.add("127.0.0.2:" + (Integer.parseInt(PORT_BASE) + r) + "#shm=/elsewhere/" + NodeToken.PREFIX + "1-00000000000000ee");
+        endpoints.add(new Endpoint.Udp("127.0.0.2", Integer.parseInt(PORT_BASE) + r, "/elsewhere/" + NodeToken.PREFIX + "1-00000000000000ee"));
       }
       long start = System.nanoTime();
       List<String> errors = Ranks.onEach(2, rank -> assertThrows(CollectiveException.class,

@@ -35,7 +35,7 @@ class MappedAllReduceTest {
   @TempDir Path base;
 
   /** A child JVM as rank 1, having exchanged token files with this process (rank 0). */
-  private record Child(Process process, BufferedReader out, List<String> endpoints) {}
+  private record Child(Process process, BufferedReader out, List<Endpoint> endpoints) {}
 
   private Child startChild(CollectiveConfig cfg, CollectiveNode node, int calls) throws IOException {
     List<String> cmd = List.of(ProcessHandle.current().info().command().orElse("java"), "-Xmx256m",
@@ -46,9 +46,9 @@ class MappedAllReduceTest {
     String line = out.readLine();
     assertTrue(line != null && line.startsWith("token "), "child said " + line);
     PrintStream in = new PrintStream(p.getOutputStream(), true, StandardCharsets.UTF_8);
-    in.println(node.sameHost());
-    List<String> endpoints = List.of(RingEndpoints.of(cfg, cfg.udpHost(), node.sameHost(), 0),
-        RingEndpoints.of(cfg, cfg.udpHost(), line.substring("token ".length()), 1));
+    in.println(node.token());
+    List<Endpoint> endpoints = List.of(Endpoint.of(cfg, cfg.udpHost(), node.token(), 0),
+        Endpoint.of(cfg, cfg.udpHost(), line.substring("token ".length()), 1));
     return new Child(p, out, endpoints);
   }
 
@@ -69,7 +69,7 @@ class MappedAllReduceTest {
       } finally {
         child.process().destroyForcibly();
       }
-      assertEquals(List.of(node.sameHost()), files("capi-"), "only this node's token file is left");
+      assertEquals(List.of(node.token()), files("capi-"), "only this node's token file is left");
     }
     assertEquals(List.of(), files("capi-"), "files left after close");
   }
@@ -100,7 +100,7 @@ class MappedAllReduceTest {
       assertTrue(left.stream().noneMatch(f -> f.contains(MappedGroup.PREFIX)), "the group file survived close: " + left);
 
       try (CollectiveNode next = CollectiveNode.start(cfg, "next")) {
-        assertEquals(List.of(node.sameHost(), next.sameHost()).stream().sorted().toList(), files("capi-"),
+        assertEquals(List.of(node.token(), next.token()).stream().sorted().toList(), files("capi-"),
             "the killed child's token file survived the sweep");
       }
     }
@@ -117,7 +117,7 @@ class MappedAllReduceTest {
     CollectiveConfig cfg = MappedPeer.config(base.toString());
     Path own;
     try (CollectiveNode node = CollectiveNode.start(cfg, "sweeper")) {
-      own = Path.of(node.sameHost());
+      own = Path.of(node.token());
       assertTrue(Files.exists(own) && own.getParent().equals(base), own.toString());
       assertFalse(Files.exists(deadToken) || Files.exists(deadGroup), "files of a dead process survived");
       assertTrue(Files.exists(liveGroup) && Files.exists(foreign));
@@ -130,8 +130,8 @@ class MappedAllReduceTest {
     CollectiveConfig cfg = Ranks.config(Map.of("channel", "udp", "aeron-dir", base.toString(),
         "udp-port-base", "40811", "timeout", "20s"));
     try (CollectiveNode node = CollectiveNode.start(cfg, "select")) {
-      String own = node.sameHost();
-      assertTrue(node.sameHost(RingEndpoints.local(node, 2)).isPresent(), "own token twice");
+      String own = node.token();
+      assertInstanceOf(AllReducePlan.MappedFile.class, planHere(Endpoint.local(node, 2)), "own token twice");
 
       String pid = String.valueOf(ProcessHandle.current().pid());
       Path wrong = Files.writeString(base.resolve(NodeToken.PREFIX + pid + "-00000000000000bb"), "00000000000000cc");
@@ -140,12 +140,12 @@ class MappedAllReduceTest {
       gone.waitFor();
       Path dead = Files.writeString(base.resolve(NodeToken.PREFIX + gone.pid() + "-00000000000000ee"), "00000000000000ee");
       for (String other : new String[] {wrong.toString(), elsewhere.toString(), dead.toString(), ""}) {
-        List<String> endpoints = List.of(RingEndpoints.of(cfg, "127.0.0.1", own, 0), RingEndpoints.of(cfg, "127.0.0.1", other, 1));
-        assertTrue(node.sameHost(endpoints).isEmpty(), "chose the mapped file with rank 1's token " + other);
+        List<Endpoint> endpoints = List.of(Endpoint.of(cfg, "127.0.0.1", own, 0), Endpoint.of(cfg, "127.0.0.1", other, 1));
+        assertInstanceOf(AllReducePlan.Ring.class, planHere(endpoints), "chose the mapped file with rank 1's token " + other);
       }
 
       // A join with a token that does not match forms the udp ring, and it works.
-      List<String> mixed = List.of(RingEndpoints.of(cfg, "127.0.0.1", own, 0), RingEndpoints.of(cfg, "127.0.0.1", wrong.toString(), 1));
+      List<Endpoint> mixed = List.of(Endpoint.of(cfg, "127.0.0.1", own, 0), Endpoint.of(cfg, "127.0.0.1", wrong.toString(), 1));
       List<AllReduce> ring = Ranks.onEach(2, rank -> node.join(0, rank, mixed, 1000));
       try {
         ring.forEach(g -> assertInstanceOf(RingAllReduce.class, g));
@@ -157,8 +157,13 @@ class MappedAllReduceTest {
     CollectiveConfig forced = Ranks.config(Map.of("channel", "udp", "same-host", "ring",
         "aeron-dir", base.toString()));
     try (CollectiveNode node = CollectiveNode.start(forced, "forced")) {
-      assertEquals("", node.sameHost(), "same-host = ring writes no token");
+      assertEquals("", node.token(), "same-host = ring writes no token");
     }
+  }
+
+  /** The plan of a group with these endpoints on this host, with same-host = shm. */
+  private static AllReducePlan planHere(List<Endpoint> endpoints) {
+    return AllReducePlan.choose(endpoints, true, NodeToken::find);
   }
 
   private List<String> files(String prefix) throws IOException {

@@ -65,11 +65,11 @@ public final class MappedPeer {
     int calls = Integer.parseInt(args[2]);
     BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
     try (CollectiveNode node = CollectiveNode.start(cfg, "peer")) {
-      System.out.println("token " + node.sameHost());
+      System.out.println("token " + node.token());
       System.out.flush();
       String rank0 = in.readLine();
-      List<String> endpoints = List.of(RingEndpoints.of(cfg, cfg.udpHost(), rank0, 0),
-          RingEndpoints.of(cfg, cfg.udpHost(), node.sameHost(), 1));
+      List<Endpoint> endpoints = List.of(Endpoint.of(cfg, cfg.udpHost(), rank0, 0),
+          Endpoint.of(cfg, cfg.udpHost(), node.token(), 1));
       try (AllReduce group = node.join(0, 1, endpoints, count)) {
         float[] last = null;
         for (int call = 0; calls == 0 || call < calls; call++) last = run(group, call, count);

@@ -27,7 +27,7 @@ public final class PausedPeer {
     CollectiveConfig cfg = config(args[0], Integer.parseInt(args[1]));
     int count = Integer.parseInt(args[2]);
     int calls = Integer.parseInt(args[3]);
-    List<String> endpoints = RingEndpoints.local(cfg, "", 2);
+    List<Endpoint> endpoints = Endpoint.local(cfg, "", 2);
     try (CollectiveNode node = CollectiveNode.start(cfg, "paused-peer")) {
       System.out.println("ready");
       System.out.flush();

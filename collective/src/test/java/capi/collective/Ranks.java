@@ -81,14 +81,14 @@ final class Ranks {
 
   /** n ranks of this JVM join a group of the node's transport: shared memory, a mapped file or a ring. */
   static List<AllReduce> joinAll(CollectiveNode node, int generation, int n, int maxFloats) throws Exception {
-    List<String> endpoints = RingEndpoints.local(node, n);
+    List<Endpoint> endpoints = Endpoint.local(node, n);
     return onEach(n, rank -> node.join(generation, rank, endpoints, maxFloats));
   }
 
-  static List<RingAllReduce> joinRing(AeronNode node, CollectiveConfig cfg, int generation, int n, int maxFloats)
-      throws Exception {
-    List<String> endpoints = RingEndpoints.local(cfg, "", n);
-    return onEach(n, rank -> RingAllReduce.join(node, cfg, generation, rank, endpoints, maxFloats));
+  static List<RingAllReduce> joinRing(AeronNode node, CollectiveConfig cfg, WireFormat wire, int generation, int n,
+      int maxFloats) throws Exception {
+    List<Endpoint> endpoints = Endpoint.local(cfg, "", n);
+    return onEach(n, rank -> RingAllReduce.join(node, cfg, wire, generation, rank, endpoints, maxFloats));
   }
 
   /**
