@@ -593,6 +593,7 @@ public final class CudaBackend implements Backend {
   @Override
   public void tokenCoordinates(Tensor patchIndex, int batch, int registers, int gridH, int gridW, Tensor coords) {
     if (batch == 0) return;
+    if (registers % 4 != 0) throw new IllegalArgumentException("cuda backend: " + registers + " registers, not a multiple of 4");
     long tokens = patchIndex.length() / batch;
     k(Kernel.TOKEN_COORDINATES);
     index(patchIndex).i64(batch).i64(registers).i64(tokens).i64(gridH).i64(gridW);
