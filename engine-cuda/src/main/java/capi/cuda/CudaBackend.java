@@ -57,6 +57,7 @@ public final class CudaBackend implements Backend {
   private final Set<DeviceTensor> live = new LinkedHashSet<>();
   private final List<ByteBuffer> pinned = new ArrayList<>();
   private ByteBuffer staging = ByteBuffer.allocateDirect(1 << 16).order(ByteOrder.nativeOrder());
+  private long[] seen = new long[0]; // a bitmap over index values, all zero between calls
   private double[] imageTable; // mean and std last uploaded into imageStats (null: none)
   private long liveBytes, held, peak;
   private long gemmFlops; // 2·m·n·k per product, since creation
@@ -552,12 +553,32 @@ public final class CudaBackend implements Backend {
   public void scatterAddRows(Tensor src, Tensor index, int cols, double alpha, Tensor dst) {
     long n = index.length();
     if (n == 0) return;
-    boolean distinct = index.dtype() == DType.I32 && d(index).distinct();
+    boolean distinct = index.dtype() == DType.I32 && distinct(d(index));
     k(distinct ? Kernel.SCATTER_ADD_ROWS : Kernel.SCATTER_ADD_ROWS_SERIAL);
     t(src);
     index(index).i64(n).i64(cols).f64(alpha);
     out(dst);
     elements(distinct ? n * cols : cols);
+  }
+
+  /** Whether the values of I32 tensor x are known (from its host copy) to be pairwise distinct. */
+  private boolean distinct(DeviceTensor x) {
+    int[] s = x.shadow();
+    if (s == null) return false;
+    int from = (int) x.offset, to = (int) (x.offset + x.length), max = 0;
+    for (int i = from; i < to; i++) {
+      if (s[i] < 0) return false;
+      max = Math.max(max, s[i]);
+    }
+    if (seen.length <= max >> 6) seen = new long[(max >> 6) + 1];
+    boolean distinct = true;
+    for (int i = from; i < to && distinct; i++) {
+      long bit = 1L << (s[i] & 63);
+      distinct = (seen[s[i] >> 6] & bit) == 0;
+      seen[s[i] >> 6] |= bit;
+    }
+    for (int i = from; i < to; i++) seen[s[i] >> 6] = 0; // clean for the next call
+    return distinct;
   }
 
   @Override

@@ -84,21 +84,8 @@ final class DeviceTensor implements Tensor {
     root.shadow = null;
   }
 
-  /** Whether the values of this I32 tensor are known to be pairwise distinct (false when unknown). */
-  boolean distinct() {
-    int[] s = root.shadow;
-    if (s == null) return false;
-    int from = (int) offset, to = (int) (offset + length), max = 0;
-    for (int i = from; i < to; i++) {
-      if (s[i] < 0) return false;
-      max = Math.max(max, s[i]);
-    }
-    long[] seen = new long[(max >> 6) + 1];
-    for (int i = from; i < to; i++) {
-      long bit = 1L << (s[i] & 63);
-      if ((seen[s[i] >> 6] & bit) != 0) return false;
-      seen[s[i] >> 6] |= bit;
-    }
-    return true;
+  /** The uploaded values of this tensor's root allocation (this tensor's start at {@link #offset}), or null when unknown. */
+  int[] shadow() {
+    return root.shadow;
   }
 }
