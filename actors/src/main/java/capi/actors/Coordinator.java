@@ -9,6 +9,7 @@ import java.nio.file.Files;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -41,9 +42,11 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
 
   /**
    * A worker's answer to Identify: where its ring endpoint lives (host, and its collective node's
-   * same-host token file, "" for none) and which node it runs on.
+   * same-host token file, "" for none), which node it runs on, and whether it has been in a ring of
+   * this run (then the run has started: a coordinator that moved goes on with the survivors).
    */
-  public record WorkerInfo(ActorRef<Worker.Command> worker, String host, String sameHost, String node) implements Command {}
+  public record WorkerInfo(ActorRef<Worker.Command> worker, String host, String sameHost, String node, boolean trained)
+      implements Command {}
 
   private record WorkersListed(Receptionist.Listing listing) implements Command {}
 
@@ -93,6 +96,10 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
   private long checkpointStartedNanos;
   private boolean finishAfterSave;
   private int failedRecoveries;
+  /** Workers asked to Identify that have not answered (nor gone). */
+  private final Set<ActorRef<Worker.Command>> asked = new HashSet<>();
+  /** The run has trained in this cluster (a worker says so): min-nodes-to-continue, not min-nodes, applies. */
+  private boolean continuing;
   private double lastLossCapi = Double.NaN;
   private double steppingSeconds;
   private long steppedImages;
@@ -133,23 +140,45 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
 
   /** Workers appear through the receptionist (also after this coordinator moved to another node). */
   private Behavior<Command> onListing(WorkersListed m) {
-    for (ActorRef<Worker.Command> w : m.listing().getServiceInstances(Worker.KEY)) {
-      if (members.stream().noneMatch(x -> x.ref().equals(w))) w.tell(new Worker.Identify(getContext().getSelf()));
+    Set<ActorRef<Worker.Command>> listed = m.listing().getServiceInstances(Worker.KEY);
+    asked.retainAll(listed);
+    for (ActorRef<Worker.Command> w : listed) {
+      if (members.stream().noneMatch(x -> x.ref().equals(w)) && asked.add(w)) {
+        getContext().watchWith(w, new WorkerGone(w));
+        w.tell(new Worker.Identify(getContext().getSelf()));
+      }
     }
+    startIfEnough();
     return this;
   }
 
   private Behavior<Command> onWorkerInfo(WorkerInfo m) {
-    if (members.stream().anyMatch(x -> x.ref().equals(m.worker()))) return this;
+    if (!asked.remove(m.worker())) return this;
     members.add(new Member(m.worker(), m.host(), m.sameHost(), m.node()));
     members.sort(Comparator.comparing((Member x) -> !x.node().equals(localNode())).thenComparing(Member::node)
         .thenComparing(x -> x.ref().path().name()));
-    getContext().watchWith(m.worker(), new WorkerGone(m.worker()));
-    long nodes = members.stream().map(Member::node).distinct().count();
-    getContext().getLog().info("worker {} joined ({} workers on {} nodes; waiting for {} workers on {} nodes)",
-        m.worker().path(), members.size(), nodes, spec.expectedWorkers(), spec.minNodes());
-    if (phase == Phase.WAITING && live().size() >= spec.expectedWorkers() && nodes >= spec.minNodes()) formRing();
+    continuing |= m.trained();
+    getContext().getLog().info("worker {} joined ({} workers on {} nodes; waiting for {})", m.worker().path(),
+        members.size(), nodes(members), continuing ? "the workers listed, on " + spec.minNodesToContinue() + " nodes, to continue"
+            : spec.expectedWorkers() + " workers on " + spec.minNodes() + " nodes");
+    startIfEnough();
     return this;
+  }
+
+  /**
+   * Forms the first ring of this coordinator once there are workers enough: to start a run, all the
+   * expected ones on min-nodes nodes; to continue one (this coordinator moved or was restarted), every
+   * worker listed on at least min-nodes-to-continue nodes.
+   */
+  private void startIfEnough() {
+    if (phase != Phase.WAITING) return;
+    boolean enough = continuing ? asked.isEmpty() && nodes(live()) >= spec.minNodesToContinue()
+        : live().size() >= spec.expectedWorkers() && nodes(members) >= spec.minNodes();
+    if (enough) formRing();
+  }
+
+  private static long nodes(List<Member> workers) {
+    return workers.stream().map(Member::node).distinct().count();
   }
 
   private String localNode() {
@@ -419,8 +448,11 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
   private Behavior<Command> onWorkerGone(WorkerGone m) {
     boolean inRing = ring.stream().anyMatch(r -> r.ref().equals(m.worker()));
     members.removeIf(r -> r.ref().equals(m.worker()));
+    asked.remove(m.worker());
     if (inRing && phase != Phase.DONE && phase != Phase.WAITING) {
       recover("worker-lost", "worker " + m.worker().path() + " is gone");
+    } else {
+      startIfEnough();
     }
     return this;
   }
@@ -449,6 +481,14 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
     }
     if (live().isEmpty()) {
       fail("no reachable worker left: " + detail);
+      return;
+    }
+    if (nodes(live()) < spec.minNodesToContinue()) {
+      timers.cancelAll();
+      phase = Phase.WAITING;
+      continuing = true;
+      getContext().getLog().warn("{} nodes left, fewer than capi.cluster.min-nodes-to-continue = {}: waiting for nodes",
+          nodes(live()), spec.minNodesToContinue());
       return;
     }
     formRing();

@@ -103,6 +103,11 @@ public final class RunDirectory implements AutoCloseable {
     return CapiConfig.read(dir.resolve(CONFIG), overrides);
   }
 
+  /** The run's saved configuration as cluster node {@code node} runs it (its own cluster, monitoring, udp address, workers). */
+  public CapiConfig savedConfigFor(CapiConfig node) {
+    return CapiConfig.readForNode(dir.resolve(CONFIG), node);
+  }
+
   /**
    * Opens metrics.jsonl for appending, first dropping lines of steps after {@code lastStep} (steps a
    * killed run logged after its last checkpoint, which the resumed run computes again).

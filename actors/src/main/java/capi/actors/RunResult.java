@@ -8,6 +8,11 @@ public record RunResult(long steps, String runDir, double lossCapi, double imgPe
     return new RunResult(-1, "", Double.NaN, 0, null);
   }
 
+  /** A node that could not take part in the run any longer, and why (exit 1). */
+  static RunResult failed(String why) {
+    return new RunResult(-1, "", Double.NaN, 0, why);
+  }
+
   /** Whether this node held the coordinator and so has the run's final line. */
   public boolean hasFinalLine() {
     return steps >= 0;

@@ -16,6 +16,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * @param totalSteps the step count at which the run ends
  * @param expectedWorkers workers (over all nodes) to wait for before the first step
  * @param minNodes nodes to wait for before the first step (capi.cluster.min-nodes)
+ * @param minNodesToContinue nodes a started run needs to go on (capi.cluster.min-nodes-to-continue)
  * @param datasetSize samples per epoch (for the epoch metric)
  * @param evalEvery evaluate the teacher every this many steps (0 = never)
  * @param stopRequested set (by a SIGTERM) to end the run after the step in flight, with a checkpoint
@@ -29,6 +30,7 @@ public record RunSpec(
     long totalSteps,
     int expectedWorkers,
     int minNodes,
+    int minNodesToContinue,
     Schedules schedules,
     long datasetSize,
     long evalEvery,

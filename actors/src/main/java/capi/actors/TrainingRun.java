@@ -24,7 +24,9 @@ import java.net.BindException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -49,12 +51,24 @@ public final class TrainingRun {
   private static final AtomicBoolean STOP_REQUESTED = new AtomicBoolean();
   /** Runs in progress in this JVM (guarded by its own monitor for awaitIdle). */
   private static final AtomicInteger ACTIVE = new AtomicInteger();
+  /** Runs in progress in this JVM, and whether a worker of theirs joined a ring: a stop ends those that did not at once. */
+  private static final Set<Running> RUNNING = ConcurrentHashMap.newKeySet();
+
+  private record Running(CompletableFuture<RunResult> result, AtomicBoolean joinedRing) {}
 
   private TrainingRun() {}
 
-  /** Ends the runs of this JVM after their current step, with a checkpoint; whether any was running. */
+  /**
+   * Ends the runs of this JVM after their current step, with a checkpoint; whether any was running.
+   * A node that has not trained yet (waiting for peers) has nothing to checkpoint: it ends at once.
+   */
   public static boolean requestStop() {
     STOP_REQUESTED.set(true);
+    for (Running run : RUNNING) {
+      if (!run.joinedRing().get()) {
+        run.result().complete(RunResult.failed("stopped by a signal before this node trained (nothing to checkpoint)"));
+      }
+    }
     return ACTIVE.get() > 0;
   }
 
@@ -103,6 +117,7 @@ public final class TrainingRun {
     metrics.nativeMemory(NativeMemory::allocatedBytes);
     metrics.setNodes(minNodes);
     CompletableFuture<RunResult> result = new CompletableFuture<>();
+    AtomicBoolean joinedRing = new AtomicBoolean();
     boolean ring = cluster != null || train.workers() > 1;
     try (MetricsServer server = startMetrics(metrics, monitoring);
         ConsoleProgress progress = ConsoleProgress.forTraining(train.steps(), startStep, monitoring.progressInterval());
@@ -112,19 +127,27 @@ public final class TrainingRun {
       if (evalEvery > train.steps()) evalEvery = 0; // a run shorter than the interval is never evaluated
       Evaluator evaluator = evalEvery > 0
           ? Evaluator.of(config, Probe.ALL, true, train.effectiveThreadsPerWorker()) : null;
+      int minNodesToContinue = Math.min(minNodes, config.cluster().minNodesToContinue());
       RunSpec spec = new RunSpec(train, config.checkpoint(), collective, runDir, store, train.steps(), train.workers() * minNodes,
-          minNodes, RunSchedules.of(config.optim(), train.steps()), source.dataset().size(), evalEvery, metrics, progress,
-          result, STOP_REQUESTED);
+          minNodes, minNodesToContinue, RunSchedules.of(config.optim(), train.steps()), source.dataset().size(), evalEvery,
+          metrics, progress, result, STOP_REQUESTED);
       List<Worker.Setup> workers = new ArrayList<>();
       for (int i = 0; i < train.workers(); i++) {
         workers.add(new Worker.Setup(config.model(), config.optim(), train.seed(), train.effectiveThreadsPerWorker(), source,
-            data.loaderThreads(), data.prefetch(), collectiveNode, collective, evaluator));
+            data.loaderThreads(), data.prefetch(), collectiveNode, collective, evaluator, joinedRing));
       }
       ActorSystem<Void> system = ActorSystem.create(NodeGuardian.create(spec, workers, cluster != null), SYSTEM,
           pekkoConfig(config.cluster().pekko(), train.workers(), cluster));
+      // A system that stops before the run ends (a downed node, a refused join) ends the process with the reason.
+      system.getWhenTerminated().thenRun(() -> result.complete(RunResult.failed(ClusterNode.whyTerminated(system))));
+      Running running = new Running(result, joinedRing);
+      RUNNING.add(running);
       try {
+        if (cluster != null) ClusterNode.start(system, cluster);
+        if (STOP_REQUESTED.get()) requestStop(); // a signal that came before this run was registered
         return result.get();
       } finally {
+        RUNNING.remove(running);
         system.terminate();
         system.getWhenTerminated().toCompletableFuture().get(1, TimeUnit.MINUTES);
         runDir.close();
@@ -154,7 +177,8 @@ public final class TrainingRun {
         + "  thread-pool-executor.fixed-pool-size = " + workers + "\n"
         + "  throughput = 1\n"
         + "}\n";
-    Config node = ConfigFactory.parseString(dispatcher + (cluster == null ? "" : cluster.pekkoConfig()));
+    Config node = ConfigFactory.parseString(dispatcher);
+    if (cluster != null) node = node.withFallback(cluster.pekkoConfig());
     return node.withFallback(pekko.atKey("pekko"))
         .withFallback(ConfigFactory.defaultReference());
   }

@@ -18,6 +18,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
@@ -63,9 +64,13 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
 
   private record BatchArrived(DataLoader.Reply reply) implements Command {}
 
-  /** What a worker needs from its node: model, optimiser, data, and the node's collective. */
+  /**
+   * What a worker needs from its node: model, optimiser, data, and the node's collective; {@code
+   * joinedRing} is set once a worker of the node has joined a ring (the node takes part in training).
+   */
   public record Setup(ModelConfig model, OptimConfig optim, long seed, int threads, BatchSource data,
-      int loaderThreads, int prefetch, CollectiveNode collectiveNode, CollectiveConfig collective, Evaluator evaluator) {}
+      int loaderThreads, int prefetch, CollectiveNode collectiveNode, CollectiveConfig collective, Evaluator evaluator,
+      AtomicBoolean joinedRing) {}
 
   /** Any direct buffer can be reduced: the ring's bound is only a sanity check. */
   private static final int MAX_REDUCE_FLOATS = Integer.MAX_VALUE / Float.BYTES;
@@ -117,7 +122,7 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
   private Behavior<Command> onIdentify(Identify m) {
     String sameHost = setup.collectiveNode() == null ? "" : setup.collectiveNode().token();
     m.replyTo().tell(new Coordinator.WorkerInfo(getContext().getSelf(), setup.collective().udpHost(), sameHost,
-        getContext().getSystem().address().toString()));
+        getContext().getSystem().address().toString(), generation >= 0));
     return this;
   }
 
@@ -133,6 +138,7 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
         getContext().getLog().info("rank {} of {} joined generation {} ({})", rank, worldSize, generation,
             ring.getClass().getSimpleName());
       }
+      setup.joinedRing().set(true);
       m.replyTo().tell(new Coordinator.RingJoined(generation, rank));
     } catch (RuntimeException e) {
       getContext().getLog().error("rank {} could not join ring generation {}", rank, generation, e);

@@ -34,7 +34,7 @@ class KryoSerializerTest {
     StepTimings timings = new StepTimings(0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 1234, 2);
     List<Object> messages = List.of(
         new Coordinator.WorkerInfo(worker.getRef(), "127.0.0.1", "/dev/shm/capi-node-12-00000000000000ab",
-            "pekko://capi@127.0.0.1:25520"),
+            "pekko://capi@127.0.0.1:25520", true),
         new Coordinator.RingJoined(3, 1),
         new Coordinator.WorkerLoaded(3, 0),
         new Coordinator.StepDone(3, 41, 1, 5.2, 10.1, 2.3, 7.5, timings, -77L),

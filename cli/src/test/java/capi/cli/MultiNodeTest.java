@@ -5,18 +5,15 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.IOException;
-import java.net.ServerSocket;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -28,45 +25,17 @@ import org.junit.jupiter.params.provider.ValueSource;
  */
 class MultiNodeTest {
   @TempDir Path tmp;
-  private final List<Process> started = new ArrayList<>();
+  @RegisterExtension final CapiProcesses nodes = new CapiProcesses();
 
-  @AfterEach
-  void stopWhatWeStarted() throws InterruptedException {
-    for (Process p : started) {
-      p.destroyForcibly();
-      p.waitFor(30, TimeUnit.SECONDS);
-    }
-  }
-
-  private static int freePort() throws IOException {
-    try (ServerSocket s = new ServerSocket(0)) {
-      return s.getLocalPort();
-    }
-  }
 
   /** A `capi node` JVM of a two-node cluster whose seed node listens on {@code seedPort}. */
-  private Process node(String name, int port, int seedPort, Path runDir, String... extra) throws IOException {
-    List<String> cmd = new ArrayList<>(List.of(
-        ProcessHandle.current().info().command().orElse("java"),
-        "--add-opens", "java.base/sun.nio.ch=ALL-UNNAMED", "--add-opens", "java.base/java.nio=ALL-UNNAMED",
-        "--add-modules", "jdk.incubator.vector",
-        "-Xmx1g", "-cp", System.getProperty("java.class.path"), Main.class.getName(), "node",
-        "--seed-nodes", "127.0.0.1:" + seedPort, "--port", Integer.toString(port), "--run-dir", runDir.toString(),
-        d("cluster.min-nodes", "2"),
-        d("collective.udp-port-base", 41000 + (int) (ProcessHandle.current().pid() % 1000) * 8),
-        // A ring rank times out 5 s after its peer's last datagram; by then the failure detector (2 s
-        // pause) has marked the peer's node unreachable, and downing (3 s after that) is yet to come.
-        d("collective.timeout", "5s"),
-        d("cluster.pekko.cluster.failure-detector.acceptable-heartbeat-pause", "2s"),
-        d("cluster.pekko.cluster.split-brain-resolver.stable-after", "3s")));
-    cmd.addAll(SmallRuns.small());
-    cmd.addAll(List.of(extra));
-    ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
-        .redirectOutput(tmp.resolve(name + ".log").toFile());
-    pb.environment().put("OMP_WAIT_POLICY", "PASSIVE");
-    Process p = pb.start();
-    started.add(p);
-    return p;
+  private Process node(String name, int port, int seedPort, Path runDir, String... extra) {
+    List<String> args = new ArrayList<>(List.of("node", "--seed-nodes", "127.0.0.1:" + seedPort,
+        "--port", Integer.toString(port), "--run-dir", runDir.toString(), d("cluster.min-nodes", "2")));
+    args.addAll(SmallRuns.quickCluster());
+    args.addAll(SmallRuns.small());
+    args.addAll(List.of(extra));
+    return nodes.start(name, args);
   }
 
   @ParameterizedTest
@@ -74,12 +43,12 @@ class MultiNodeTest {
   @Timeout(420)
   void survivesTheLossOfANode(String sameHost) throws Exception {
     Path run = tmp.resolve("run");
-    int seedPort = freePort();
+    int seedPort = CapiProcesses.freePort();
     String[] options = {"--workers", "1", "--steps", "16", "--checkpoint-every", "4", "--batch-size", "8",
         d("collective.same-host", sameHost)};
     Process a = node("a", seedPort, seedPort, run, options);
     Thread.sleep(1500); // let the seed node form the cluster first: it becomes the oldest (the coordinator's)
-    Process b = node("b", freePort(), seedPort, run, options);
+    Process b = node("b", CapiProcesses.freePort(), seedPort, run, options);
 
     long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(4);
     while (SmallRuns.stepsLogged(run) < 6) {
@@ -89,7 +58,7 @@ class MultiNodeTest {
     }
     b.destroyForcibly(); // SIGKILL: no goodbye to the cluster
     assertTrue(a.waitFor(4, TimeUnit.MINUTES), "the surviving node did not finish");
-    String log = Files.readString(tmp.resolve("a.log"));
+    String log = nodes.output("a");
     assertEquals(0, a.exitValue(), log);
     assertTrue(log.contains("\"event\":\"done\",\"steps\":16"), log);
     assertTrue(log.contains("recovering"), log);
@@ -117,14 +86,14 @@ class MultiNodeTest {
   @Timeout(300)
   void twoHostsWithTwoWorkersEachGoHierarchicalAndMatchOneWorker() throws Exception {
     Path run = tmp.resolve("hosts");
-    int seedPort = freePort();
+    int seedPort = CapiProcesses.freePort();
     String[] options = {"--workers", "2", "--steps", "4", "--checkpoint-every", "4", "--batch-size", "8",
         d("model.drop-path-rate", "0")};
     Process a = node("a", seedPort, seedPort, run, append(options, d("collective.udp-host", "127.0.0.1")));
     Thread.sleep(1500);
-    Process b = node("b", freePort(), seedPort, run, append(options, d("collective.udp-host", "127.0.0.2")));
+    Process b = node("b", CapiProcesses.freePort(), seedPort, run, append(options, d("collective.udp-host", "127.0.0.2")));
     assertTrue(a.waitFor(4, TimeUnit.MINUTES), "the run did not finish; see " + tmp);
-    String log = Files.readString(tmp.resolve("a.log"));
+    String log = nodes.output("a");
     assertEquals(0, a.exitValue(), log);
     assertTrue(b.waitFor(1, TimeUnit.MINUTES), "node b did not end after the run");
     assertTrue(log.contains("rank 0 of 4 joined generation") && log.contains("(HierarchicalAllReduce)"), log);

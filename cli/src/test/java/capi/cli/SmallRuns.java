@@ -33,6 +33,20 @@ final class SmallRuns {
         d("train.threads-per-worker", "1"), "--metrics-port=0");
   }
 
+  /**
+   * -D overrides that make a cluster of `capi node`s on one machine notice a lost node in seconds:
+   * a ring rank times out 8 s after its peer's last datagram; by then the failure detector (4 s
+   * pause, reference.conf's: less marks busy JVMs of a loaded 2-core machine unreachable) has marked
+   * the peer's node unreachable, and downing (3 s after that) may be yet to come. Each test JVM
+   * gets its own udp ports (its pid picks them).
+   */
+  static List<String> quickCluster() {
+    return List.of(
+        d("collective.udp-port-base", 41000 + (int) (ProcessHandle.current().pid() % 1000) * 8),
+        d("collective.timeout", "8s"),
+        d("cluster.pekko.cluster.split-brain-resolver.stable-after", "3s"));
+  }
+
   /** The argument {@code -Dcapi.KEY=VALUE} (KEY relative to capi, e.g. "model.dim"). */
   static String d(String key, Object value) {
     return Overrides.none().set(key, value).toArgs().get(0);
@@ -82,6 +96,28 @@ final class SmallRuns {
     for (Long step : expected.keySet()) {
       double e = Double.parseDouble(expected.get(step));
       assertEquals(e, Double.parseDouble(actual.get(step)), 2e-4 * Math.abs(e), "loss_capi at step " + step + " " + what);
+    }
+  }
+
+  /**
+   * The value of {@code field} in the newest complete line of a run's metrics.jsonl ("" before
+   * there is one): reads only the file's end, so a test may poll it while a long run goes on.
+   */
+  static String lastMetric(Path runDir, String field) {
+    Path f = runDir.resolve("metrics.jsonl");
+    try (java.io.RandomAccessFile r = new java.io.RandomAccessFile(f.toFile(), "r")) {
+      long from = Math.max(0, r.length() - 4096);
+      byte[] tail = new byte[(int) (r.length() - from)];
+      r.seek(from);
+      r.readFully(tail);
+      String[] lines = new String(tail, java.nio.charset.StandardCharsets.UTF_8).split("\n");
+      for (int i = lines.length - 1; i >= 0; i--) {
+        Matcher v = Pattern.compile("\"" + field + "\":([^,}]+)").matcher(lines[i]);
+        if (lines[i].endsWith("}") && v.find()) return v.group(1);
+      }
+      return "";
+    } catch (IOException missingOrReplaced) {
+      return "";
     }
   }
 

@@ -65,6 +65,28 @@ public record CapiConfig(
     return of(parse(() -> user.withFallback(saved).withFallback(reference).resolve(), configConf.toString()));
   }
 
+  /**
+   * A cluster node's view of a saved config.conf: the saved run, with this node's own settings
+   * from {@code node} (its cluster section, monitoring, udp address and worker count), which belong
+   * to the machine and not to the run. Validated once, after the merge: the saved file may name
+   * another node's certificate files.
+   */
+  public static CapiConfig readForNode(Path configConf, CapiConfig node) {
+    Config reference = ConfigFactory.defaultReference();
+    Config saved = parse(() -> ConfigFactory.parseFile(configConf.toFile()), configConf.toString());
+    new KnownKeys(reference).check(saved, configConf.toString());
+    Config own = ConfigFactory.parseString(node.hocon);
+    Config local = ConfigFactory.empty();
+    for (String path : NODE_LOCAL) local = local.withFallback(own.getValue(path).atPath(path));
+    Config merged = local.withFallback(saved);
+    return of(parse(() -> merged.withFallback(reference).resolve(), configConf.toString()));
+  }
+
+  /** The settings of a node rather than of its run (readForNode). */
+  private static final String[] NODE_LOCAL = {
+    "capi.cluster", "capi.monitoring", "capi.collective.udp-host", "capi.train.workers"
+  };
+
   /** This configuration with {@code overrides} over it, validated again. */
   public CapiConfig with(Overrides overrides) {
     if (overrides.isEmpty()) return this;
@@ -90,6 +112,7 @@ public record CapiConfig(
 
   /** Reads and validates every section of a resolved tree. */
   private static CapiConfig of(Config c) {
+    ClusterConfig cluster = ClusterConfig.from(c);
     return new CapiConfig(
         Values.string(c, "capi.preset"),
         ModelConfig.from(c),
@@ -98,9 +121,9 @@ public record CapiConfig(
         CheckpointConfig.from(c),
         DataConfig.from(c),
         EvalConfig.from(c),
-        CollectiveConfig.from(c),
-        ClusterConfig.from(c),
-        MonitoringConfig.from(c),
+        CollectiveConfig.from(c, cluster.nodeAddress()),
+        cluster,
+        MonitoringConfig.from(c, cluster.nodeAddress()),
         c.getConfig("capi").atPath("capi").root()
             .render(ConfigRenderOptions.defaults().setOriginComments(false).setJson(false)));
   }

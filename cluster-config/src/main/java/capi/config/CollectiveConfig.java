@@ -9,7 +9,8 @@ import java.time.Duration;
  * @param aeronDir base directory of the per-node Aeron directories and same-host files ("" = /dev/shm when present and writable, else java.io.tmpdir)
  * @param channel memory (ranks of one JVM read each other's buffers), ipc (a ring through the
  *     node's media driver) or udp (ranks in other processes: the mapped file on one host, see sameHost, else a ring over udp)
- * @param udpHost this node's address for udp endpoints
+ * @param udpHost this node's address for udp endpoints, where its ranks receive ("" in reference.conf: the
+ *     cluster host, else 127.0.0.1); the ring's sockets bind this address only
  * @param udpPortBase rank r receives on udp port udpPortBase + r
  * @param streamIdBase rank r receives on stream streamIdBase + r
  * @param mtu bytes of one Aeron frame; every chunk of the all-reduce is one frame
@@ -58,8 +59,8 @@ public record CollectiveConfig(
   /** Mapped slots are whole pages, so every slot starts page- (and cache-line-) aligned. */
   private static final int PAGE = 4096;
 
-  /** Reads and validates {@code capi.collective} of a resolved tree. */
-  static CollectiveConfig from(Config c) {
+  /** Reads and validates {@code capi.collective} of a resolved tree; an empty udp-host is {@code nodeAddress}. */
+  static CollectiveConfig from(Config c, String nodeAddress) {
     int mtu = Values.positiveInt(c, P + "mtu");
     if (mtu < 1024 || mtu > MAX_MTU || mtu % 32 != 0) {
       throw BadConfigException.of(P + "mtu", mtu, "must be a multiple of 32 in [1024, " + MAX_MTU + "]");
@@ -80,7 +81,7 @@ public record CollectiveConfig(
     return new CollectiveConfig(
         Values.string(c, P + "aeron-dir"),
         Values.choice(c, P + "channel", Channel.class),
-        Values.host(c, P + "udp-host"),
+        Values.string(c, P + "udp-host").isBlank() ? nodeAddress : Values.string(c, P + "udp-host").trim(),
         port,
         Values.positiveInt(c, P + "stream-id-base"),
         mtu,

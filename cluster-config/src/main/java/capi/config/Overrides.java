@@ -98,6 +98,10 @@ public final class Overrides {
     return set("cluster.host", host);
   }
 
+  public Overrides minNodes(Integer nodes) {
+    return set("cluster.min-nodes", nodes);
+  }
+
   public Overrides clusterPort(Integer port) {
     return set("cluster.port", port);
   }

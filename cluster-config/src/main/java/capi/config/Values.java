@@ -96,10 +96,10 @@ final class Values {
     return v;
   }
 
-  /** A host name or address (not blank). */
-  static String host(Config c, String key) {
+  /** A string that is not blank. */
+  static String nonBlank(Config c, String key) {
     String v = string(c, key);
-    if (v.isBlank()) throw BadConfigException.of(key, "\"\"", "must be a host name or address");
+    if (v.isBlank()) throw BadConfigException.of(key, "\"\"", "must not be empty");
     return v;
   }
 

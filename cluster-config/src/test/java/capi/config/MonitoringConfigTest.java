@@ -12,7 +12,7 @@ class MonitoringConfigTest {
   @Test
   void readsTheDefaults() {
     MonitoringConfig m = CapiConfig.preset("tiny").monitoring();
-    assertEquals(new MonitoringConfig(9404, "0.0.0.0", Duration.ofSeconds(30)), m);
+    assertEquals(new MonitoringConfig(9404, "127.0.0.1", Duration.ofSeconds(30)), m);
   }
 
   @Test

@@ -81,6 +81,7 @@ public final class AeronNode implements AutoCloseable {
         .publicationUnblockTimeoutNs(2 * IN_PROCESS_TIMEOUT_NS);
     MediaDriver driver = MediaDriver.launchEmbedded(ctx);
     try {
+      ShmFiles.ownerOnly(Path.of(driver.aeronDirectoryName()));
       AtomicReference<Throwable> fatalError = new AtomicReference<>();
       Aeron.Context client = new Aeron.Context().aeronDirectoryName(driver.aeronDirectoryName())
           .driverTimeoutMs(TimeUnit.NANOSECONDS.toMillis(IN_PROCESS_TIMEOUT_NS)) // bounds replies of our own driver too

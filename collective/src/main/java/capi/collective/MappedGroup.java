@@ -10,6 +10,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.locks.LockSupport;
 import org.agrona.IoUtil;
 import org.agrona.concurrent.UnsafeBuffer;
@@ -146,8 +147,8 @@ final class MappedGroup implements AutoCloseable {
   private static MappedByteBuffer create(Path path, NodeToken creator, int n, int generation, int slotBytes, long size) {
     if (Files.exists(path)) throw new IllegalStateException("rank 0 of generation " + generation + " joined twice: " + path);
     Path tmp = path.resolveSibling(path.getFileName() + ".tmp");
-    try (FileChannel file = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ,
-        StandardOpenOption.WRITE)) {
+    try (FileChannel file = FileChannel.open(tmp, Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.READ,
+        StandardOpenOption.WRITE), ShmFiles.OWNER_ONLY)) {
       MappedByteBuffer mapped = file.map(FileChannel.MapMode.READ_WRITE, 0, size); // grows the file: all zeros
       UnsafeBuffer h = new UnsafeBuffer(mapped, 0, RANKS_AT);
       h.putInt(VERSION_AT, VERSION);

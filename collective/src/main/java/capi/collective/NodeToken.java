@@ -33,7 +33,8 @@ record NodeToken(Path path, long pid, long token, ProcessHandle process) {
     ProcessHandle self = ProcessHandle.current();
     Path path = base.resolve(PREFIX + self.pid() + "-" + hex(token));
     try {
-      Path tmp = Files.writeString(base.resolve(path.getFileName() + ".tmp"), hex(token));
+      Path tmp = Files.createFile(base.resolve(path.getFileName() + ".tmp"), ShmFiles.OWNER_ONLY);
+      Files.writeString(tmp, hex(token));
       Files.move(tmp, path, StandardCopyOption.ATOMIC_MOVE);
     } catch (IOException e) {
       throw new UncheckedIOException("cannot write the same-host token " + path, e);

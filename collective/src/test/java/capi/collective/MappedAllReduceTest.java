@@ -14,6 +14,7 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -63,6 +64,7 @@ class MappedAllReduceTest {
         try (AllReduce group = node.join(0, 0, child.endpoints(), COUNT)) {
           assertInstanceOf(MappedAllReduce.class, group);
           for (int call = 0; call < calls; call++) last = MappedPeer.run(group, call, COUNT);
+          assertOwnerOnly();
         }
         assertEquals("result " + Arrays.hashCode(last), child.out().readLine(), "the child's last result");
         assertTrue(child.process().waitFor(60, TimeUnit.SECONDS) && child.process().exitValue() == 0, "child failed");
@@ -72,6 +74,19 @@ class MappedAllReduceTest {
       assertEquals(List.of(node.token()), files("capi-"), "only this node's token file is left");
     }
     assertEquals(List.of(), files("capi-"), "files left after close");
+  }
+
+  /** Token files, the group's file (gradients pass through it) and Aeron directories: the owner's alone. */
+  private void assertOwnerOnly() throws IOException {
+    List<String> seen = new ArrayList<>();
+    try (var files = Files.list(base)) {
+      for (Path f : files.filter(f -> f.getFileName().toString().startsWith("capi-")).toList()) {
+        String expected = Files.isDirectory(f) ? "rwx------" : "rw-------";
+        assertEquals(expected, PosixFilePermissions.toString(Files.getPosixFilePermissions(f)), f.toString());
+        seen.add(f.getFileName().toString().replaceAll("\\d.*", ""));
+      }
+    }
+    assertTrue(seen.containsAll(List.of("capi-node-", MappedGroup.PREFIX, "capi-aeron-")), "checked: " + seen);
   }
 
   @Test

@@ -1,0 +1,121 @@
+package capi.cli;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import org.junit.jupiter.api.extension.AfterEachCallback;
+import org.junit.jupiter.api.extension.BeforeEachCallback;
+import org.junit.jupiter.api.extension.ExtensionContext;
+
+/**
+ * The `capi` JVMs of a test (nodes of a cluster, mostly), a JUnit extension: each started from
+ * this JVM's classpath with its output in {@code <name>.log}, optionally behind a command prefix
+ * (ip netns exec NS) and with extra environment (a launcher's variables); after each test all are
+ * killed (SIGKILL, by pid) and their logs deleted, unless the system property capi.test.logs names
+ * a directory to keep them in.
+ */
+final class CapiProcesses implements BeforeEachCallback, AfterEachCallback {
+  private Path dir;
+  private final Map<String, Process> started = new LinkedHashMap<>();
+
+  @Override
+  public void beforeEach(ExtensionContext context) throws IOException {
+    String keep = System.getProperty("capi.test.logs", "");
+    dir = keep.isEmpty() ? Files.createTempDirectory("capi-nodes") : Files.createDirectories(Path.of(keep));
+  }
+
+  @Override
+  public void afterEach(ExtensionContext context) throws Exception {
+    stopAll();
+    if (System.getProperty("capi.test.logs", "").isEmpty()) {
+      try (var files = Files.walk(dir)) {
+        for (Path f : files.sorted(java.util.Comparator.reverseOrder()).toList()) Files.deleteIfExists(f);
+      }
+    }
+  }
+
+  /** SIGKILLs every process still running and waits for it (a test's @AfterEach may need them gone first). */
+  void stopAll() throws InterruptedException {
+    for (Process p : started.values()) p.destroyForcibly();
+    for (Process p : started.values()) p.waitFor(30, TimeUnit.SECONDS);
+    started.clear();
+  }
+
+  /** A port no process of this machine listens on now. */
+  static int freePort() {
+    try (ServerSocket s = new ServerSocket(0)) {
+      return s.getLocalPort();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /** `capi ARGS` as process {@code name}. */
+  Process start(String name, List<String> args) {
+    return start(name, List.of(), Map.of(), args);
+  }
+
+  /** `PREFIX java ... capi ARGS` with {@code env} added to this JVM's environment. */
+  Process start(String name, List<String> prefix, Map<String, String> env, List<String> args) {
+    List<String> cmd = new ArrayList<>(prefix);
+    cmd.addAll(List.of(ProcessHandle.current().info().command().orElse("java"),
+        "--add-opens", "java.base/sun.nio.ch=ALL-UNNAMED", "--add-opens", "java.base/java.nio=ALL-UNNAMED",
+        "--add-modules", "jdk.incubator.vector",
+        "-Xmx1g", "-cp", System.getProperty("java.class.path"), Main.class.getName()));
+    cmd.addAll(args);
+    ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log(name).toFile());
+    pb.environment().put("OMP_WAIT_POLICY", "PASSIVE");
+    pb.environment().putAll(env);
+    try {
+      Process p = pb.start();
+      Process previous = started.put(name, p);
+      if (previous != null) previous.destroyForcibly();
+      return p;
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  Path log(String name) {
+    return dir.resolve(name + ".log");
+  }
+
+  String output(String name) {
+    try {
+      return Files.exists(log(name)) ? Files.readString(log(name)) : "";
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /** Waits until {@code condition} holds, failing when {@code limitSeconds} pass or a process of {@code alive} ends. */
+  void await(String what, long limitSeconds, BooleanSupplier condition, Process... alive) throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(limitSeconds);
+    while (!condition.getAsBoolean()) {
+      for (Process p : alive) assertTrue(p.isAlive(), () -> "a process ended while waiting for " + what + ": " + tails());
+      assertTrue(System.nanoTime() < deadline, () -> "no " + what + " within " + limitSeconds + " s: " + tails());
+      Thread.sleep(250);
+    }
+  }
+
+  /** The end of every process's output (JUnit deletes the directory). */
+  String tails() {
+    StringBuilder b = new StringBuilder();
+    for (String name : started.keySet()) {
+      String out = output(name);
+      b.append("\n==== ").append(name).append(" (").append(started.get(name).isAlive() ? "running" : "ended")
+          .append(") ====\n").append(out.substring(Math.max(0, out.length() - 4000)));
+    }
+    return b.toString();
+  }
+}
