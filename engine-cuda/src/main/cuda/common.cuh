@@ -1,6 +1,6 @@
-// What every kernel of kernels.cu uses: the arithmetic type of each storage type, loads and stores
-// through it, math overloads, grid-stride loops and block reductions. Compiled by nvcc for the GPU
-// and by g++ for the CPU emulation (src/main/native/emu.h defines the CUDA built-ins there).
+// What every kernel of kernels.cu uses: tensor views over any storage type, math in the arithmetic
+// type, grid-stride loops and block reductions. Compiled by nvcc for the GPU and by g++ for the CPU
+// emulation (src/main/native/emu.h defines the CUDA built-ins there).
 //
 // Rules the kernels follow (so the emulation runs them as the GPU does):
 // - block sizes are multiples of 32; __syncthreads and warp shuffles are reached by every thread
@@ -19,18 +19,56 @@
 
 typedef __nv_bfloat16 bf16;
 
-// Arithmetic type: float for float and bf16 storage, double for double.
-template <typename T> struct Acc { typedef float type; };
-template <> struct Acc<double> { typedef double type; };
+// ---- storage types -------------------------------------------------------------------------------
+// A kernel's tensor arguments may each have their own storage type (capi.engine.DType: F32 0, F64 1,
+// BF16 2, I32 3, U8 4): the kernel's last parameter `dt` holds 3 bits per tensor argument, argument
+// k at bits [3k, 3k + 3), in the order capi.cuda.KernelArgs#tensor added them. The branch on the
+// type is uniform over the whole grid.
+enum Storage : unsigned { F32 = 0, F64 = 1, BF16 = 2, I32 = 3, U8 = 4 };
 
-__device__ __forceinline__ float to_acc(float x) { return x; }
-__device__ __forceinline__ double to_acc(double x) { return x; }
-__device__ __forceinline__ float to_acc(bf16 x) { return __bfloat162float(x); }
+__device__ __forceinline__ unsigned storage_of(unsigned dt, int k) { return (dt >> (3 * k)) & 7u; }
 
-template <typename T> __device__ __forceinline__ T from_acc(typename Acc<T>::type x);
-template <> __device__ __forceinline__ float from_acc<float>(float x) { return x; }
-template <> __device__ __forceinline__ double from_acc<double>(double x) { return x; }
-template <> __device__ __forceinline__ bf16 from_acc<bf16>(float x) { return __float2bfloat16_rn(x); }
+// Element i of a tensor as the arithmetic type A (float or double), and stores rounded to the
+// tensor's storage (bf16: to nearest even, as __float2bfloat16_rn).
+template <typename A> struct View {
+  void* p;
+  unsigned s;
+
+  __device__ __forceinline__ View(const void* ptr, unsigned dt, int k) : p(const_cast<void*>(ptr)), s(storage_of(dt, k)) {}
+
+  __device__ __forceinline__ bool null() const { return p == nullptr; }
+
+  __device__ __forceinline__ A operator[](long i) const {
+    switch (s) {
+      case F32: return (A)((const float*)p)[i];
+      case F64: return (A)((const double*)p)[i];
+      case BF16: return (A)__bfloat162float(((const bf16*)p)[i]);
+      case I32: return (A)((const int*)p)[i];
+      default: return (A)((const unsigned char*)p)[i];
+    }
+  }
+
+  __device__ __forceinline__ void set(long i, A v) const {
+    switch (s) {
+      case F32: ((float*)p)[i] = (float)v; break;
+      case F64: ((double*)p)[i] = (double)v; break;
+      case BF16: ((bf16*)p)[i] = __float2bfloat16_rn((float)v); break;
+      case I32: ((int*)p)[i] = (int)v; break;
+      default: ((unsigned char*)p)[i] = (unsigned char)v; break;
+    }
+  }
+
+  // v as this tensor stores it, back in A (what a later read of set(i, v) returns).
+  __device__ __forceinline__ A stored(A v) const {
+    switch (s) {
+      case F32: return (A)(float)v;
+      case BF16: return (A)__bfloat162float(__float2bfloat16_rn((float)v));
+      case I32: return (A)(int)v;
+      case U8: return (A)(unsigned char)v;
+      default: return v;
+    }
+  }
+};
 
 // Math in the arithmetic type.
 __device__ __forceinline__ float k_exp(float x) { return expf(x); }
@@ -43,6 +81,8 @@ __device__ __forceinline__ float k_erf(float x) { return erff(x); }
 __device__ __forceinline__ double k_erf(double x) { return erf(x); }
 __device__ __forceinline__ float k_max(float a, float b) { return fmaxf(a, b); }
 __device__ __forceinline__ double k_max(double a, double b) { return fmax(a, b); }
+__device__ __forceinline__ float k_min(float a, float b) { return fminf(a, b); }
+__device__ __forceinline__ double k_min(double a, double b) { return fmin(a, b); }
 
 template <typename A> __device__ __forceinline__ A neg_inf() { return -INFINITY; }
 
@@ -81,3 +121,6 @@ template <typename A> __device__ __forceinline__ A block_max(A v) {
   __syncthreads();
   return m;
 }
+
+// Min over the block, returned to every thread.
+template <typename A> __device__ __forceinline__ A block_min(A v) { return -block_max(-v); }

@@ -1,8 +1,8 @@
 // The CPU emulation of the CUDA device behind capi.cuda.EmulatedDevice (JNI): device memory is host
 // memory, kernels are kernels.cu compiled by g++ through emu.h and run block by block with the
 // threads of a block as coroutines, and the GEMM is a naive loop with cuBLAS's column-major
-// strided-batched semantics and its dtype rules (float64; float32; TF32 inputs; bf16 inputs; all
-// but float64 accumulate in float32).
+// strided-batched semantics and its dtype rules (float64; float32, optionally TF32-rounded inputs;
+// bf16 inputs into float32 or bf16; all but float64 accumulate in float32).
 #include "emu.h"
 
 #include <jni.h>
@@ -160,8 +160,8 @@ static std::string launch(const Entry& e, Dim grid, Dim blockDim, const unsigned
 }
 
 // ---- the GEMM: cublasGemmStridedBatchedEx semantics, column-major --------------------------------
-enum GemmType { F32 = 0, F64 = 1, TF32 = 2, BF16 = 3 };
-
+// A and B of one storage type, C of the same or float32 (A and B bf16); accumulation in double for
+// double, else in float, with A's and B's elements rounded to TF32 first when tf32 is set.
 static float tf32(float x) { // round to nearest even at 10 mantissa bits
   uint32_t u;
   std::memcpy(&u, &x, 4);
@@ -170,25 +170,31 @@ static float tf32(float x) { // round to nearest even at 10 mantissa bits
   return x;
 }
 
-template <typename In, typename Out, typename AccT>
-static void gemm(bool ta, bool tb, long m, long n, long k, double alpha, const In* A, long lda, long sa, const In* B, long ldb,
-                 long sb, double beta, Out* C, long ldc, long sc, long batch, float (*round)(float)) {
+// Element x of storage T in the accumulation type Acc (bf16 through float), and back.
+template <typename Acc, typename T> static Acc load(T x) { return (Acc)x; }
+template <> float load<float, bf16>(bf16 x) { return __bfloat162float(x); }
+template <typename T, typename Acc> static T store(Acc x) { return (T)x; }
+template <> bf16 store<bf16, float>(float x) { return __float2bfloat16_rn(x); }
+
+template <typename In, typename Out, typename Acc>
+static void gemm(bool ta, bool tb, long m, long n, long k, Acc alpha, const In* A, long lda, long sa, const In* B, long ldb,
+                 long sb, Acc beta, Out* C, long ldc, long sc, long batch, bool round) {
   for (long q = 0; q < batch; q++) {
     const In *a = A + q * sa, *b = B + q * sb;
     Out* c = C + q * sc;
     for (long j = 0; j < n; j++)
       for (long i = 0; i < m; i++) {
-        AccT s = 0;
+        Acc s = 0;
         for (long l = 0; l < k; l++) {
-          AccT x = (AccT)(ta ? a[l + i * lda] : a[i + l * lda]), y = (AccT)(tb ? b[j + l * ldb] : b[l + j * ldb]);
+          Acc x = load<Acc>(ta ? a[l + i * lda] : a[i + l * lda]), y = load<Acc>(tb ? b[j + l * ldb] : b[l + j * ldb]);
           if (round) {
-            x = (AccT)round((float)x);
-            y = (AccT)round((float)y);
+            x = tf32((float)x);
+            y = tf32((float)y);
           }
           s += x * y;
         }
         Out& o = c[i + j * ldc];
-        o = beta == 0 ? (Out)((AccT)alpha * s) : (Out)((AccT)alpha * s + (AccT)beta * (AccT)o);
+        o = store<Out>(beta == 0 ? alpha * s : alpha * s + beta * load<Acc>(o));
       }
   }
 }
@@ -253,23 +259,26 @@ JNIEXPORT jstring JNICALL Java_capi_cuda_EmulatedDevice_nLaunch(JNIEnv* env, jcl
   return err.empty() ? nullptr : env->NewStringUTF(err.c_str());
 }
 
-JNIEXPORT void JNICALL Java_capi_cuda_EmulatedDevice_nGemm(JNIEnv*, jclass, jint type, jboolean ta, jboolean tb, jint m, jint n,
-                                                          jint k, jdouble alpha, jlong a, jint lda, jlong sa, jlong b, jint ldb,
-                                                          jlong sb, jdouble beta, jlong c, jint ldc, jlong sc, jint batch) {
-  switch (type) {
-    case emu::F64:
-      emu::gemm<double, double, double>(ta, tb, m, n, k, alpha, (const double*)ptr(a), lda, sa, (const double*)ptr(b), ldb, sb,
-                                        beta, (double*)ptr(c), ldc, sc, batch, nullptr);
-      break;
-    case emu::F32:
-    case emu::TF32:
-      emu::gemm<float, float, float>(ta, tb, m, n, k, alpha, (const float*)ptr(a), lda, sa, (const float*)ptr(b), ldb, sb, beta,
-                                     (float*)ptr(c), ldc, sc, batch, type == emu::TF32 ? &emu::tf32 : nullptr);
-      break;
-    case emu::BF16:
-      emu::gemm<bf16, float, float>(ta, tb, m, n, k, alpha, (const bf16*)ptr(a), lda, sa, (const bf16*)ptr(b), ldb, sb, beta,
-                                    (float*)ptr(c), ldc, sc, batch, nullptr);
-      break;
+// ab, c: capi.engine.DType ordinals (F32 0, F64 1, BF16 2); the combinations capi.cuda.GemmType allows
+JNIEXPORT jstring JNICALL Java_capi_cuda_EmulatedDevice_nGemm(JNIEnv* env, jclass, jint ab, jint c, jboolean tf32, jboolean ta,
+                                                             jboolean tb, jint m, jint n, jint k, jdouble alpha, jlong a, jint lda,
+                                                             jlong sa, jlong b, jint ldb, jlong sb, jdouble beta, jlong cp, jint ldc,
+                                                             jlong sc, jint batch) {
+  if (ab == F64 && c == F64) {
+    emu::gemm<double, double, double>(ta, tb, m, n, k, alpha, (const double*)ptr(a), lda, sa, (const double*)ptr(b), ldb, sb, beta,
+                                      (double*)ptr(cp), ldc, sc, batch, false);
+  } else if (ab == F32 && c == F32) {
+    emu::gemm<float, float, float>(ta, tb, m, n, k, (float)alpha, (const float*)ptr(a), lda, sa, (const float*)ptr(b), ldb, sb,
+                                   (float)beta, (float*)ptr(cp), ldc, sc, batch, tf32);
+  } else if (ab == BF16 && c == F32) {
+    emu::gemm<bf16, float, float>(ta, tb, m, n, k, (float)alpha, (const bf16*)ptr(a), lda, sa, (const bf16*)ptr(b), ldb, sb,
+                                  (float)beta, (float*)ptr(cp), ldc, sc, batch, false);
+  } else if (ab == BF16 && c == BF16) {
+    emu::gemm<bf16, bf16, float>(ta, tb, m, n, k, (float)alpha, (const bf16*)ptr(a), lda, sa, (const bf16*)ptr(b), ldb, sb,
+                                 (float)beta, (bf16*)ptr(cp), ldc, sc, batch, false);
+  } else {
+    return env->NewStringUTF(("no GEMM of storage " + std::to_string(ab) + " into " + std::to_string(c)).c_str());
   }
+  return nullptr;
 }
 }

@@ -39,34 +39,29 @@ final class StepExecutor {
 
   Outcome run(long step, int rank, CapiBatch batch, double dataWait, int prefetchDepth, double lr, double momentum,
       double clusteringLr) {
-    StepInput in = new StepInput(batch.batch(), batch.images(), batch.visibleIndices(), batch.predictIndices());
+    StepInput in = new StepInput(batch.batch(), batch.pixels(), batch.mean(), batch.std(), batch.visibleIndices(),
+        batch.predictIndices(), Seeds.dropPath(runSeed, step, rank));
     long t0 = System.nanoTime();
     trainer.teacherForward(in);
     long t1 = System.nanoTime();
     trainer.sinkhorn(ring == null ? Reducer.LOCAL : ringReducer());
     long t2 = System.nanoTime();
-    double lossClustering = trainer.clusteringForwardBackward();
-    double entropy = trainer.targetEntropy();
-    double lossCapi = trainer.studentForwardBackward(in, Seeds.dropPath(runSeed, step, rank));
+    trainer.clusteringForwardBackward();
+    trainer.studentForwardBackward();
     long t3 = System.nanoTime();
-    long bytes = 0;
-    if (ring != null) {
-      bytes += average(trainer.studentGradients());
-      bytes += average(trainer.clusteringGradients());
-    }
+    long bytes = ring == null ? 0 : average(trainer.gradients(), trainer.gradientCount()); // student and clustering head: one all-reduce
     long t4 = System.nanoTime();
-    double gradNorm = trainer.gradientNorm();
     trainer.apply(lr, momentum, clusteringLr);
+    CapiTrainer.StepScalars s = trainer.stepScalars(); // the step's one read-back
     long t5 = System.nanoTime();
     StepTimings timings = new StepTimings(
         dataWait, sec(t1 - t0), sec(t2 - t1), sec(t3 - t2), sec(t4 - t3), sec(t5 - t4), bytes, prefetchDepth);
-    return new Outcome(lossCapi, lossClustering, entropy, gradNorm, timings);
+    return new Outcome(s.lossCapi(), s.lossClustering(), s.targetEntropy(), s.gradNorm(), timings);
   }
 
-  private long average(ByteBuffer grads) {
-    int count = grads.capacity() / Float.BYTES;
+  private long average(ByteBuffer grads, int count) {
     ring.allReduce(grads, count, ReduceOp.AVG);
-    return grads.capacity();
+    return 4L * count;
   }
 
   private Reducer ringReducer() {

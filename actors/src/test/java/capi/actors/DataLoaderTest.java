@@ -47,7 +47,7 @@ class DataLoaderTest {
       CapiBatch got = probe.expectMessageClass(DataLoader.Batch.class, WAIT).batch();
       CapiBatch expected = source.batch(step, 1, 3);
       assertEquals(step, got.step());
-      assertArrayEquals(expected.images(), got.images());
+      assertArrayEquals(expected.pixels(), got.pixels());
       assertArrayEquals(expected.visibleIndices(), got.visibleIndices());
       assertArrayEquals(expected.predictIndices(), got.predictIndices());
       assertArrayEquals(expected.labels(), got.labels());

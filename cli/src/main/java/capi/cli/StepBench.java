@@ -4,6 +4,8 @@ import capi.config.CapiConfig;
 import capi.config.ModelConfig;
 import capi.config.OptimConfig;
 import capi.config.Overrides;
+import capi.engine.Backends;
+import capi.engine.Precision;
 import capi.engine.Profile;
 import capi.engine.StepBenchmark;
 import capi.monitoring.JsonLine;
@@ -37,7 +39,8 @@ final class StepBench {
       return Main.EXIT_BAD_INPUT;
     }
     int threads = Runtime.getRuntime().availableProcessors();
-    try (StepBenchmark bench = new StepBenchmark(model, optim, batch, threads)) {
+    try (StepBenchmark bench = new StepBenchmark(model, optim, batch,
+        Backends.create("cpu", Precision.of(model.precision()), 0, threads))) {
       bench.run(WARMUP_STEPS);
       bench.profile().reset();
       long rssBefore = rssBytes("VmRSS:");

@@ -15,6 +15,7 @@ final class CapiProcess {
     List<String> cmd = new ArrayList<>(List.of(
         ProcessHandle.current().info().command().orElse("java"),
         "--add-opens", "java.base/sun.nio.ch=ALL-UNNAMED", "--add-opens", "java.base/java.nio=ALL-UNNAMED",
+        "--add-modules", "jdk.incubator.vector",
         "-Xmx1g", "-cp", System.getProperty("java.class.path"), Main.class.getName()));
     cmd.addAll(args);
     return cmd;

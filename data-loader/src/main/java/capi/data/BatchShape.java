@@ -54,8 +54,8 @@ public record BatchShape(
     return ModelConfig.predictedOf(masked(), predictionSubsampling);
   }
 
-  /** Floats of one image: C·H·W. */
-  int imageFloats() {
+  /** Pixels of one image: C·H·W. */
+  int imagePixels() {
     return channels * height * width;
   }
 }

@@ -28,6 +28,8 @@ public final class BatchSource {
   private final int globalBatch;
   private final EpochSampler sampler;
   private final Augmenter augmenter;
+  private final double[] mean;
+  private final double[] std;
   private final InverseBlockMasking masking;
   private final Set<Integer> unreadable = ConcurrentHashMap.newKeySet();
 
@@ -38,6 +40,8 @@ public final class BatchSource {
     this.globalBatch = globalBatch;
     this.sampler = new EpochSampler(dataset.size(), seed);
     this.augmenter = new Augmenter(shape, config);
+    this.mean = Augmenter.perChannel(config.mean(), Keys.DATA_MEAN, shape.channels());
+    this.std = Augmenter.perChannel(config.std(), Keys.DATA_STD, shape.channels());
     this.masking = new InverseBlockMasking(shape);
   }
 
@@ -80,7 +84,8 @@ public final class BatchSource {
     if (step < 0) throw new IllegalArgumentException("step " + step);
     long first = step * globalBatch + (long) rank * b;
     CapiBatch out = new CapiBatch(step, b, shape.channels(), shape.height(), shape.width(),
-        new float[b * shape.imageFloats()], new int[b * shape.visible()], new int[b * shape.predicted()], new int[b]);
+        new byte[b * shape.imagePixels()], mean.clone(), std.clone(), new int[b * shape.visible()],
+        new int[b * shape.predicted()], new int[b]);
     List<CompletableFuture<Void>> chunks = new ArrayList<>();
     for (int from = 0; from < b; from += CHUNK) {
       int lo = from;
@@ -105,7 +110,7 @@ public final class BatchSource {
       if (unreadable.contains(candidate)) continue;
       try {
         RawImage img = dataset.decode(candidate);
-        augmenter.apply(img, r, out.images(), i * shape.imageFloats());
+        augmenter.apply(img, r, out.pixels(), i * shape.imagePixels());
         out.labels()[i] = dataset.label(candidate);
         masking.write(r, i, out.visibleIndices(), out.predictIndices());
         return;

@@ -37,7 +37,7 @@ class BatchSourceTest {
     CapiBatch b = source(new MemoryDataset(50), 1, 6).batch(3, 1, 2);
     assertEquals(3, b.step());
     assertEquals(3, b.batch());
-    assertEquals(3 * 3 * 8 * 12, b.images().length);
+    assertEquals(3 * 3 * 8 * 12, b.pixels().length);
     assertEquals(3 * SHAPE.visible(), b.visibleIndices().length);
     assertEquals(3 * SHAPE.predicted(), b.predictIndices().length);
     assertEquals(3, b.labels().length);
@@ -51,7 +51,7 @@ class BatchSourceTest {
     for (int s = 0; s < 7; s++) uninterrupted.add(run.batch(s, 0, 1)); // crosses two epoch boundaries
     BatchSource resumed = source(d, 5, 8);
     for (int s = 4; s < 7; s++) assertSame(uninterrupted.get(s), resumed.batch(s, 0, 1));
-    assertFalse(Arrays.equals(uninterrupted.get(0).images(), uninterrupted.get(1).images()));
+    assertFalse(Arrays.equals(uninterrupted.get(0).pixels(), uninterrupted.get(1).pixels()));
   }
 
   @Test
@@ -137,9 +137,20 @@ class BatchSourceTest {
     BatchShape shape = new BatchShape(8, 8, 3, 4, 0.65, 0.25);
     BatchSource s = new BatchSource(d, shape,
         config(new double[] {0.1, 0.2, 0.3}, new double[] {0.5, 0.5, 0.25}), 0, 2);
-    float[] img = s.batch(0, 0, 1).images();
+    CapiBatch b = s.batch(0, 0, 1);
+    for (byte p : b.pixels()) assertEquals(51, p & 0xFF, "the resampled constant stays 51 exactly");
+    float[] img = b.normalizedImages(1);
     float[] expected = {(0.2f - 0.1f) / 0.5f, 0f, (0.2f - 0.3f) / 0.25f}; // grey replicated to 3 channels
     for (int i = 0; i < img.length; i++) assertEquals(expected[(i / 64) % 3], img[i], 1e-5, "pixel " + i);
+  }
+
+  /** PIL stores a resampled value as floor(v + 0.5), clamped to 8 bits. */
+  @Test
+  void pixelsAreQuantisedAsPilStoresThem() {
+    assertEquals(128, Augmenter.quantise(127.5));
+    assertEquals(127, Augmenter.quantise(127.49));
+    assertEquals(0, Augmenter.quantise(-3.2), "bicubic overshoot below 0 clamps");
+    assertEquals(255, Augmenter.quantise(300), "and above 255");
   }
 
   @Test
@@ -150,8 +161,8 @@ class BatchSourceTest {
     }
     Dataset d = new SingleImage(new RawImage(6, 6, 3, rgb));
     BatchShape shape = new BatchShape(4, 4, 1, 2, 0.5, 0.5);
-    float[] img = new BatchSource(d, shape, config(new double[] {0}, new double[] {1}), 0, 1).batch(0, 0, 1).images();
-    for (float v : img) assertEquals(0.299f, v, 1e-5);
+    byte[] img = new BatchSource(d, shape, config(new double[] {0}, new double[] {1}), 0, 1).batch(0, 0, 1).pixels();
+    for (byte v : img) assertEquals(76, v & 0xFF, "PIL's L of pure red: (19595·255 + 2^15) >> 16");
   }
 
   @Test
@@ -163,11 +174,11 @@ class BatchSourceTest {
     CapiBatch a = s.batch(0, 0, 1);
     Set<String> views = new HashSet<>();
     Set<String> masks = new HashSet<>();
-    int floats = SHAPE.imageFloats();
+    int floats = SHAPE.imagePixels();
     int v = SHAPE.visible();
     int n = SHAPE.patches();
     for (int i = 0; i < 50; i++) {
-      views.add(Arrays.toString(Arrays.copyOfRange(a.images(), i * floats, (i + 1) * floats)));
+      views.add(Arrays.toString(Arrays.copyOfRange(a.pixels(), i * floats, (i + 1) * floats)));
       masks.add(Arrays.toString(Arrays.stream(a.visibleIndices(), i * v, (i + 1) * v).map(k -> k % n).toArray()));
     }
     assertEquals(50, views.size(), "the same image gets 50 different views");
@@ -177,7 +188,9 @@ class BatchSourceTest {
   static void assertSame(CapiBatch expected, CapiBatch actual) {
     assertEquals(expected.step(), actual.step());
     assertEquals(expected.batch(), actual.batch());
-    assertArrayEquals(expected.images(), actual.images());
+    assertArrayEquals(expected.pixels(), actual.pixels());
+    assertArrayEquals(expected.mean(), actual.mean());
+    assertArrayEquals(expected.std(), actual.std());
     assertArrayEquals(expected.visibleIndices(), actual.visibleIndices());
     assertArrayEquals(expected.predictIndices(), actual.predictIndices());
     assertArrayEquals(expected.labels(), actual.labels());
@@ -187,24 +200,25 @@ class BatchSourceTest {
   static CapiBatch concat(List<CapiBatch> parts) {
     int n = SHAPE.patches();
     int b = parts.get(0).batch();
-    float[] images = new float[0];
+    byte[] images = new byte[0];
     int[] vis = new int[0];
     int[] pred = new int[0];
     int[] labels = new int[0];
     for (int r = 0; r < parts.size(); r++) {
       CapiBatch p = parts.get(r);
-      images = join(images, p.images());
+      images = join(images, p.pixels());
       int shift = r * b * n;
       vis = join(vis, Arrays.stream(p.visibleIndices()).map(i -> i + shift).toArray());
       pred = join(pred, Arrays.stream(p.predictIndices()).map(i -> i + shift).toArray());
       labels = join(labels, p.labels());
     }
     CapiBatch f = parts.get(0);
-    return new CapiBatch(f.step(), b * parts.size(), f.channels(), f.height(), f.width(), images, vis, pred, labels);
+    return new CapiBatch(f.step(), b * parts.size(), f.channels(), f.height(), f.width(), images, f.mean(), f.std(), vis,
+        pred, labels);
   }
 
-  private static float[] join(float[] a, float[] b) {
-    float[] out = Arrays.copyOf(a, a.length + b.length);
+  private static byte[] join(byte[] a, byte[] b) {
+    byte[] out = Arrays.copyOf(a, a.length + b.length);
     System.arraycopy(b, 0, out, a.length, b.length);
     return out;
   }

@@ -1,74 +1,72 @@
 package capi.cuda;
 
+import capi.engine.AttentionShape;
 import capi.engine.Backend;
+import capi.engine.DType;
 import capi.engine.Precision;
 import capi.engine.Tensor;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.FloatBuffer;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
 
 /**
- * The engine's {@link Backend} with every tensor resident on a CUDA device: GEMMs through the
- * device's cuBLAS (float32, TF32 or bf16 inputs with float32 accumulation, float64), every other
- * primitive one or two launches of kernels.cu ({@link Kernel}). Works over any {@link Device}: the
- * GPU ({@link CudaDevice}) or its CPU emulation ({@link EmulatedDevice}, tests).
+ * The engine's {@link Backend} with every tensor resident on a CUDA device: matrix products through
+ * the device's cuBLAS ({@link GemmType}: float32 or TF32, bf16 inputs into float32 or bf16,
+ * float64), attention as batched products around fused softmax kernels ({@link CudaAttention}),
+ * every other primitive one or two launches of kernels.cu ({@link Kernel}). Works over any
+ * {@link Device}: the GPU ({@link CudaDevice}) or its CPU emulation ({@link EmulatedDevice}, tests).
  *
- * <p>Results are deterministic: no kernel uses atomics, and every reduction (row sums, column
- * sums, losses, norms) adds in one fixed order. Scalars (sums of squares, losses) are read back
- * at once, which waits for the device.
+ * <p>Dtypes: every tensor has its own (F32, F64, BF16, I32, U8); kernels read and write each
+ * argument in its storage and compute in float (float32, bf16-mixed) or double (float64).
  *
- * <p>Memory: tensors are allocated zeroed and freed deterministically; a few scratch buffers
- * (partial sums, uploaded index sets, the optimiser's segment table, bf16 copies of GEMM inputs)
- * grow to the largest size asked for and are then reused. {@link #allocatedBytes()} counts the
- * tensors, {@link #peakDeviceBytes()} everything this backend ever held at once.
+ * <p>Host traffic: nothing is read back inside a step. Reductions that the engine wants as numbers
+ * (sums of squares, losses, entropy) land in slots of an F64 scalars tensor on the device. Uploads
+ * of host arrays go through a pageable staging buffer in chunks; {@link #hostBuffer} is page-locked
+ * memory for {@link #stage}/{@link #unstage}.
+ *
+ * <p>Results are deterministic: no kernel uses atomics, and every reduction adds in one fixed
+ * order. Memory: tensors are allocated zeroed; scratch buffers (partial sums, attention scores,
+ * conversions, the optimiser's table) grow to the largest size asked for and are reused.
+ * {@link #allocatedBytes()} counts the tensors, {@link #peakDeviceBytes()} everything this backend
+ * held at once. One backend serves one thread at a time (its worker); every device call makes the
+ * device current on the calling thread.
  */
 public final class CudaBackend implements Backend {
-  /** Options of the float32 GEMMs: TF32 tensor cores, or bf16 copies of both inputs. */
-  public record Options(boolean tf32, boolean bf16Gemm) {
-    public static final Options EXACT = new Options(false, false);
+  /** Options: float32 products on TF32 tensor cores (10-bit mantissa inputs, float32 accumulation). */
+  public record Options(boolean tf32) {
+    public static final Options EXACT = new Options(false);
   }
 
-  private static final int THREADS = 256;
+  static final int THREADS = 256;
   private static final long CHECKSUM_CHUNK = 4096;
+  private static final int STAGING_BYTES = 16 << 20; // chunk of host-array transfers
 
-  private final Device dev;
+  final Device dev;
   private final Precision precision;
-  private final DType type;
-  private final int es; // bytes per element
-  private final GemmType gemmType;
-  private final boolean bf16Gemm;
+  private final boolean tf32;
+  private final int accBytes; // bytes of the arithmetic type (partial sums)
   private final int elementBlocks; // grid cap of element-wise kernels
   private final int rowBlocks; // grid cap of row kernels
   private final KernelArgs args = new KernelArgs();
-  private final Scratch partials = new Scratch(), indexSet = new Scratch(), table = new Scratch();
-  private final Scratch bf16A = new Scratch(), bf16B = new Scratch(), scalars = new Scratch();
-  private ByteBuffer host = ByteBuffer.allocateDirect(1 << 16).order(ByteOrder.nativeOrder());
-  private long[] seen = new long[0]; // bitmap for the distinct-index check of scatterAddRows
-  private long live, held, peak;
+  private final CudaAttention attention;
+  final Scratch partials = new Scratch(), table = new Scratch(), converted = new Scratch(), imageStats = new Scratch();
+  private final Set<DeviceTensor> live = new LinkedHashSet<>();
+  private final List<ByteBuffer> pinned = new ArrayList<>();
+  private ByteBuffer staging = ByteBuffer.allocateDirect(1 << 16).order(ByteOrder.nativeOrder());
+  private long[] seen = new long[0]; // a bitmap over index values, all zero between calls
+  private double[] imageTable; // mean and std last uploaded into imageStats (null: none)
+  private long liveBytes, held, peak;
   private long gemmFlops; // 2·m·n·k per product, since creation
+  private boolean closed;
 
-  /** A window of device memory: [ptr, ptr + length·es); views share their parent's allocation. */
-  static final class DeviceTensor implements Tensor {
-    final long ptr;
-    final long length;
-    final boolean owner;
-
-    DeviceTensor(long ptr, long length, boolean owner) {
-      this.ptr = ptr;
-      this.length = length;
-      this.owner = owner;
-    }
-
-    @Override
-    public long length() {
-      return length;
-    }
-  }
-
-  /** A device buffer that grows to the largest size asked for. */
-  private final class Scratch {
-    long ptr;
-    long bytes;
+  /** A device buffer that grows to the largest size asked for; its contents do not survive growth. */
+  final class Scratch {
+    private long ptr;
+    private long bytes;
 
     long get(long need) {
       if (need > bytes) {
@@ -93,18 +91,27 @@ public final class CudaBackend implements Backend {
   public CudaBackend(Device device, Precision precision, Options options) {
     this.dev = device;
     this.precision = precision;
-    this.type = precision == Precision.FLOAT64 ? DType.F64 : DType.F32;
-    this.es = type.bytes;
-    this.bf16Gemm = precision == Precision.FLOAT32 && options.bf16Gemm();
-    this.gemmType = precision == Precision.FLOAT64 ? GemmType.F64 : options.tf32() ? GemmType.TF32 : GemmType.F32;
+    this.tf32 = options.tf32();
+    this.accBytes = precision == Precision.FLOAT64 ? 8 : 4;
     int sms = Math.max(1, device.multiprocessors());
     this.elementBlocks = 8 * sms;
     this.rowBlocks = 16 * sms;
+    this.attention = new CudaAttention(this);
   }
 
-  /** The device underneath (its one line of description, host buffers). */
+  @Override
+  public String name() {
+    return "cuda";
+  }
+
+  @Override
+  public Precision precision() {
+    return precision;
+  }
+
+  @Override
   public String describe() {
-    return dev.describe() + ", " + precision + (bf16Gemm ? ", bf16 GEMM inputs" : gemmType == GemmType.TF32 ? ", TF32" : "");
+    return dev.describe() + ", " + precision.configName() + (tf32 ? ", TF32" : "");
   }
 
   /** The most device memory this backend held at once: tensors and scratch buffers (not cuBLAS's workspace). */
@@ -122,170 +129,249 @@ public final class CudaBackend implements Backend {
     dev.synchronize();
   }
 
-  /** Page-locked host memory for staging (e.g. the gradient buffer on its way to the all-reduce). */
-  public ByteBuffer allocHost(long bytes) {
-    return dev.allocHost(bytes).order(ByteOrder.nativeOrder());
-  }
-
-  public void freeHost(ByteBuffer buffer) {
-    dev.freeHost(buffer);
-  }
-
   private void hold(long bytes) {
     held += bytes;
     peak = Math.max(peak, held);
   }
 
-  private static DeviceTensor d(Tensor t) {
+  static DeviceTensor d(Tensor t) {
     return (DeviceTensor) t;
   }
 
-  private long at(Tensor t, long offset) {
-    return d(t).ptr + offset * es;
-  }
-
-  private long ptr(Tensor t) {
-    return t == null ? 0 : d(t).ptr;
-  }
+  // ---- memory -------------------------------------------------------------------------------------
 
   @Override
-  public Precision precision() {
-    return precision;
-  }
-
-  @Override
-  public Tensor allocate(long length) {
-    if (length < 0) throw new IllegalArgumentException("tensor of " + length + " elements");
-    long bytes = Math.max(length, 1) * es;
-    long p = dev.alloc(bytes);
-    dev.memset(p, 0, bytes);
-    live += bytes;
-    hold(bytes);
-    return new DeviceTensor(p, length, true);
+  public Tensor allocate(DType dtype, long length) {
+    if (length < 0) throw new IllegalArgumentException("cuda backend: a tensor of " + length + " elements");
+    long bytes = Math.multiplyExact(length, (long) dtype.bytes()), size = Math.max(bytes, 1);
+    long p = dev.alloc(size);
+    dev.memset(p, 0, size);
+    DeviceTensor t = new DeviceTensor(p, length, dtype);
+    live.add(t);
+    liveBytes += bytes;
+    hold(size);
+    return t;
   }
 
   @Override
   public Tensor view(Tensor t, long offset, long length) {
-    DeviceTensor p = d(t);
-    if (offset < 0 || length < 0 || offset + length > p.length) {
-      throw new IndexOutOfBoundsException("view [" + offset + ", " + (offset + length) + ") of " + p.length);
-    }
-    return new DeviceTensor(p.ptr + offset * es, length, false);
+    return d(t).view(offset, length);
   }
 
   @Override
   public void free(Tensor t) {
-    if (t != null && d(t).owner) {
-      long bytes = Math.max(d(t).length, 1) * es;
+    if (t != null && d(t).owner() && live.remove(d(t))) {
       dev.free(d(t).ptr);
-      live -= bytes;
-      held -= bytes;
+      liveBytes -= d(t).bytes();
+      held -= Math.max(d(t).bytes(), 1);
     }
   }
 
   @Override
   public long allocatedBytes() {
-    return live;
+    return liveBytes;
   }
 
-  // ---- transfers ---------------------------------------------------------------------------------
-
-  /** The host staging buffer, at least `bytes` long, cleared. */
-  private ByteBuffer staging(long bytes) {
-    if (bytes > Integer.MAX_VALUE - 8) throw new IllegalArgumentException("transfer of " + bytes + " bytes at once");
-    if (host.capacity() < bytes) host = ByteBuffer.allocateDirect((int) Math.max(bytes, 2L * host.capacity())).order(ByteOrder.nativeOrder());
-    host.clear();
-    return host;
+  @Override
+  public ByteBuffer hostBuffer(long bytes) {
+    ByteBuffer b = dev.allocHost(bytes).order(ByteOrder.nativeOrder());
+    pinned.add(b);
+    return b;
   }
 
-  private void checkRange(Tensor t, long offset, long n) {
+  // ---- transfers ----------------------------------------------------------------------------------
+
+  /** The host staging buffer, at least `bytes` long (at most STAGING_BYTES are asked for). */
+  private ByteBuffer staging(int bytes) {
+    if (staging.capacity() < bytes) staging = ByteBuffer.allocateDirect(Math.max(bytes, 2 * staging.capacity())).order(ByteOrder.nativeOrder());
+    staging.clear();
+    return staging;
+  }
+
+  private static void checkRange(Tensor t, long offset, long n) {
     if (offset < 0 || n < 0 || offset + n > t.length()) {
       throw new IndexOutOfBoundsException("[" + offset + ", " + (offset + n) + ") of a tensor of " + t.length());
     }
   }
 
+  private static void floatDst(Tensor t, String what) {
+    if (!t.dtype().isFloat()) throw new IllegalArgumentException("cuda backend: " + what + " into " + t.dtype());
+  }
+
+  private static short bf16(double v) {
+    return (short) (Float.floatToRawIntBits(DType.roundToBf16((float) v)) >>> 16);
+  }
+
+  private static float fromBf16(short s) {
+    return Float.intBitsToFloat((s & 0xFFFF) << 16);
+  }
+
+  /** Puts v at element i of the staging buffer in float storage t. */
+  private static void put(ByteBuffer h, DType t, int i, double v) {
+    switch (t) {
+      case F32 -> h.putFloat(4 * i, (float) v);
+      case F64 -> h.putDouble(8 * i, v);
+      case BF16 -> h.putShort(2 * i, bf16(v));
+      default -> throw new IllegalStateException(t.toString());
+    }
+  }
+
+  /** Element i of the staging buffer holding storage t. */
+  private static double get(ByteBuffer h, DType t, int i) {
+    return switch (t) {
+      case F32 -> h.getFloat(4 * i);
+      case F64 -> h.getDouble(8 * i);
+      case BF16 -> fromBf16(h.getShort(2 * i));
+      case I32 -> h.getInt(4 * i);
+      case U8 -> h.get(i) & 0xFF;
+    };
+  }
+
+  /** Fills the staging buffer with host elements [from, from + m) in the tensor's storage. */
+  private interface ChunkWriter {
+    void write(ByteBuffer h, int from, int m);
+  }
+
+  /** Takes host elements [from, from + m) from the staging buffer holding them as stored. */
+  private interface ChunkReader {
+    void read(ByteBuffer h, int from, int m);
+  }
+
+  /** dst[dstOffset, dstOffset + n) ← n host elements, a staging buffer's worth at a time. */
+  private void uploadChunks(Tensor dst, long dstOffset, int n, ChunkWriter writer) {
+    checkRange(dst, dstOffset, n);
+    int es = dst.dtype().bytes(), per = STAGING_BYTES / es;
+    for (int done = 0; done < n; done += per) {
+      int m = Math.min(n - done, per);
+      ByteBuffer h = staging(m * es);
+      writer.write(h, done, m);
+      dev.upload(h, 0, d(dst).at(dstOffset + done), (long) m * es);
+    }
+  }
+
+  /** n host elements ← src[srcOffset, srcOffset + n), a staging buffer's worth at a time. */
+  private void downloadChunks(Tensor src, long srcOffset, int n, ChunkReader reader) {
+    checkRange(src, srcOffset, n);
+    int es = src.dtype().bytes(), per = STAGING_BYTES / es;
+    for (int done = 0; done < n; done += per) {
+      int m = Math.min(n - done, per);
+      ByteBuffer h = staging(m * es);
+      dev.download(d(src).at(srcOffset + done), h, 0, (long) m * es);
+      reader.read(h, done, m);
+    }
+  }
+
   @Override
   public void upload(double[] src, int srcOffset, Tensor dst, long dstOffset, int n) {
-    checkRange(dst, dstOffset, n);
-    ByteBuffer h = staging((long) n * es);
-    if (type == DType.F64) h.asDoubleBuffer().put(src, srcOffset, n);
-    else for (int i = 0; i < n; i++) h.putFloat(4 * i, (float) src[srcOffset + i]);
-    dev.upload(h, 0, at(dst, dstOffset), (long) n * es);
+    floatDst(dst, "double[]");
+    DType t = dst.dtype();
+    uploadChunks(dst, dstOffset, n, (h, from, m) -> {
+      for (int i = 0; i < m; i++) put(h, t, i, src[srcOffset + from + i]);
+    });
   }
 
   @Override
   public void upload(float[] src, int srcOffset, Tensor dst, long dstOffset, int n) {
-    checkRange(dst, dstOffset, n);
-    ByteBuffer h = staging((long) n * es);
-    if (type == DType.F32) h.asFloatBuffer().put(src, srcOffset, n);
-    else for (int i = 0; i < n; i++) h.putDouble(8 * i, src[srcOffset + i]);
-    dev.upload(h, 0, at(dst, dstOffset), (long) n * es);
+    floatDst(dst, "float[]");
+    DType t = dst.dtype();
+    uploadChunks(dst, dstOffset, n, (h, from, m) -> {
+      if (t == DType.F32) h.asFloatBuffer().put(src, srcOffset + from, m);
+      else for (int i = 0; i < m; i++) put(h, t, i, src[srcOffset + from + i]);
+    });
+  }
+
+  @Override
+  public void upload(int[] src, int srcOffset, Tensor dst, long dstOffset, int n) {
+    if (dst.dtype() != DType.I32) throw new IllegalArgumentException("cuda backend: int[] into " + dst.dtype());
+    uploadChunks(dst, dstOffset, n, (h, from, m) -> h.asIntBuffer().put(src, srcOffset + from, m));
+    d(dst).uploaded(src, srcOffset, dstOffset, n);
+  }
+
+  @Override
+  public void upload(byte[] src, int srcOffset, Tensor dst, long dstOffset, int n) {
+    if (dst.dtype() != DType.U8) throw new IllegalArgumentException("cuda backend: byte[] into " + dst.dtype());
+    uploadChunks(dst, dstOffset, n, (h, from, m) -> h.put(0, src, srcOffset + from, m));
   }
 
   @Override
   public void download(Tensor src, long srcOffset, double[] dst, int dstOffset, int n) {
-    ByteBuffer h = fetch(src, srcOffset, n);
-    if (type == DType.F64) h.asDoubleBuffer().get(dst, dstOffset, n);
-    else for (int i = 0; i < n; i++) dst[dstOffset + i] = h.getFloat(4 * i);
+    DType t = src.dtype();
+    downloadChunks(src, srcOffset, n, (h, from, m) -> {
+      for (int i = 0; i < m; i++) dst[dstOffset + from + i] = get(h, t, i);
+    });
   }
 
   @Override
   public void download(Tensor src, long srcOffset, float[] dst, int dstOffset, int n) {
-    ByteBuffer h = fetch(src, srcOffset, n);
-    if (type == DType.F32) h.asFloatBuffer().get(dst, dstOffset, n);
-    else for (int i = 0; i < n; i++) dst[dstOffset + i] = (float) h.getDouble(8 * i);
-  }
-
-  /** Elements [offset, offset + n) of src in the staging buffer, as stored. */
-  private ByteBuffer fetch(Tensor src, long offset, int n) {
-    checkRange(src, offset, n);
-    ByteBuffer h = staging((long) n * es);
-    dev.download(at(src, offset), h, 0, (long) n * es);
-    return h;
+    DType t = src.dtype();
+    downloadChunks(src, srcOffset, n, (h, from, m) -> {
+      if (t == DType.F32) h.asFloatBuffer().get(dst, dstOffset + from, m);
+      else for (int i = 0; i < m; i++) dst[dstOffset + from + i] = (float) get(h, t, i);
+    });
   }
 
   @Override
-  public void download(Tensor src, FloatBuffer dst) {
-    int n = Math.toIntExact(src.length());
-    ByteBuffer h = staging((long) n * es);
-    dev.download(d(src).ptr, h, 0, (long) n * es);
-    if (type == DType.F32) dst.put(0, h.asFloatBuffer(), 0, n);
-    else for (int i = 0; i < n; i++) dst.put(i, (float) h.getDouble(8 * i));
+  public void download(Tensor src, long srcOffset, int[] dst, int dstOffset, int n) {
+    if (src.dtype() != DType.I32) throw new IllegalArgumentException("cuda backend: int[] from " + src.dtype());
+    downloadChunks(src, srcOffset, n, (h, from, m) -> h.asIntBuffer().get(dst, dstOffset + from, m));
   }
 
   @Override
-  public void upload(FloatBuffer src, Tensor dst) {
-    int n = Math.toIntExact(dst.length());
-    ByteBuffer h = staging((long) n * es);
-    if (type == DType.F32) h.asFloatBuffer().put(0, src, 0, n);
-    else for (int i = 0; i < n; i++) h.putDouble(8 * i, src.get(i));
-    dev.upload(h, 0, d(dst).ptr, (long) n * es);
+  public void stage(Tensor src, ByteBuffer dst) {
+    long bytes = 4 * src.length();
+    checkHost(dst, bytes);
+    long from = d(src).ptr;
+    if (src.dtype() != DType.F32) {
+      from = converted.get(bytes);
+      convert(d(src).ptr, src.dtype(), from, DType.F32, src.length());
+    }
+    dev.download(from, dst, 0, bytes);
   }
 
-  /** Uploads an index set into the index scratch buffer; its device address. */
-  private long indices(int[] index) {
-    ByteBuffer h = staging(4L * index.length);
-    h.asIntBuffer().put(index);
-    long p = indexSet.get(4L * Math.max(1, index.length));
-    dev.upload(h, 0, p, 4L * index.length);
-    return p;
+  @Override
+  public void unstage(ByteBuffer src, Tensor dst) {
+    long bytes = 4 * dst.length();
+    checkHost(src, bytes);
+    if (dst.dtype() == DType.F32) {
+      dev.upload(src, 0, d(dst).ptr, bytes);
+    } else {
+      long tmp = converted.get(bytes);
+      dev.upload(src, 0, tmp, bytes);
+      convert(tmp, DType.F32, d(dst).ptr, dst.dtype(), dst.length());
+    }
+    d(dst).written();
   }
 
-  /** Reads the float64 at the start of a scratch buffer (waits for the device). */
-  private double readDouble(long p) {
-    ByteBuffer h = staging(8);
-    dev.download(p, h, 0, 8);
-    return h.getDouble(0);
+  private static void checkHost(ByteBuffer b, long bytes) {
+    if (!b.isDirect()) throw new IllegalArgumentException("cuda backend: host buffers must be direct");
+    if (b.capacity() < bytes) throw new IllegalArgumentException("cuda backend: " + bytes + " bytes into a host buffer of " + b.capacity());
   }
 
-  // ---- launches ----------------------------------------------------------------------------------
+  // ---- launches -----------------------------------------------------------------------------------
 
-  private KernelArgs k(Kernel kernel) {
+  KernelArgs k(Kernel kernel) {
     return args.of(kernel);
   }
 
+  /** A tensor argument of the launch being built (null: a null pointer). */
+  KernelArgs t(Tensor x) {
+    return x == null ? args.tensor(0, DType.F32) : args.tensor(d(x).ptr, x.dtype());
+  }
+
+  /** A tensor argument that the kernel writes. */
+  KernelArgs out(Tensor x) {
+    if (x != null) d(x).written();
+    return t(x);
+  }
+
+  /** An I32 index argument. */
+  KernelArgs index(Tensor x) {
+    if (x.dtype() != DType.I32) throw new IllegalArgumentException("cuda backend: index of dtype " + x.dtype());
+    return args.ptr(d(x).ptr);
+  }
+
   /** An element-wise launch over n items: 256 threads a block, at most elementBlocks blocks (grid-stride). */
-  private void elements(long n) {
+  void elements(long n) {
     launch(elementGrid(n), THREADS);
   }
 
@@ -294,69 +380,76 @@ public final class CudaBackend implements Backend {
   }
 
   /** A block per row (rows stride over at most rowBlocks blocks); a block as wide as the row, up to 256. */
-  private void rows(long rows, long cols) {
+  void rows(long rows, long cols) {
     int block = (int) Math.min(THREADS, Math.max(32, (cols + 31) / 32 * 32));
     launch((int) Math.max(1, Math.min(rows, rowBlocks)), block);
   }
 
-  private void launch(int grid, int block) {
-    launchAs(type, grid, block);
+  void launch(int grid, int block) {
+    args.complete();
+    dev.launch(args.kernel().name(precision), grid, block, args);
   }
 
-  /** Launches the kernel of {@link #args} in its variant for storage type t. */
-  private void launchAs(DType t, int grid, int block) {
-    Kernel kernel = args.kernel();
-    if (args.count() != kernel.arity) {
-      throw new IllegalStateException(kernel.base + " launched with " + args.count() + " arguments, it takes " + kernel.arity);
-    }
-    dev.launch(kernel.name(t), grid, block, args);
+  /** n elements at src (storage from) into dst (storage to). */
+  private void convert(long src, DType from, long dst, DType to, long n) {
+    k(Kernel.CONVERT);
+    args.tensor(src, from).tensor(dst, to).i64(n);
+    elements(n);
   }
 
-  // ---- element-wise ------------------------------------------------------------------------------
+  /** scalars[slot] ← Σ of n float64 partials at p, in order. */
+  private void sumInto(long p, long n, Tensor scalars, int slot) {
+    if (scalars.dtype() != DType.F64) throw new IllegalArgumentException("cuda backend: scalars of dtype " + scalars.dtype());
+    checkRange(scalars, slot, 1);
+    k(Kernel.SUM_DOUBLES).ptr(p).i64(n).ptr(d(scalars).at(slot));
+    launch(1, THREADS);
+  }
+
+  // ---- element-wise -------------------------------------------------------------------------------
 
   @Override
   public void fill(Tensor t, double value) {
-    if (value == 0 && Double.doubleToRawLongBits(value) == 0) {
-      dev.memset(d(t).ptr, 0, t.length() * es);
+    d(t).written();
+    if (Double.doubleToRawLongBits(value) == 0) {
+      dev.memset(d(t).ptr, 0, d(t).bytes());
       return;
     }
-    k(Kernel.FILL).ptr(d(t).ptr).i64(t.length()).f64(value);
+    k(Kernel.FILL);
+    t(t).i64(t.length()).f64(value);
     elements(t.length());
   }
 
   @Override
   public void copy(Tensor src, Tensor dst) {
     if (src.length() != dst.length()) throw new IllegalArgumentException("copy of " + src.length() + " into " + dst.length());
-    dev.copy(d(src).ptr, d(dst).ptr, src.length() * es);
+    d(dst).written();
+    if (src.dtype() == dst.dtype()) dev.copy(d(src).ptr, d(dst).ptr, d(src).bytes());
+    else convert(d(src).ptr, src.dtype(), d(dst).ptr, dst.dtype(), src.length());
   }
 
   @Override
   public void axpy(double a, Tensor x, Tensor y) {
-    k(Kernel.AXPY).i64(x.length()).f64(a).ptr(d(x).ptr).ptr(d(y).ptr);
+    k(Kernel.AXPY).i64(x.length()).f64(a);
+    t(x);
+    out(y);
     elements(x.length());
   }
 
   @Override
   public void scale(Tensor x, double a) {
-    k(Kernel.SCALE).i64(x.length()).f64(a).ptr(d(x).ptr);
+    k(Kernel.SCALE).i64(x.length()).f64(a);
+    out(x);
     elements(x.length());
   }
 
   @Override
-  public double sumSquares(Tensor x) {
+  public void sumSquares(Tensor x, Tensor scalars, int slot) {
     int grid = elementGrid(x.length());
     long part = partials.get(8L * grid);
-    k(Kernel.SUM_SQUARES).ptr(d(x).ptr).i64(x.length()).ptr(part);
+    k(Kernel.SUM_SQUARES);
+    t(x).i64(x.length()).ptr(part);
     launch(grid, THREADS);
-    return sum(part, grid);
-  }
-
-  /** Σ of n float64 partials at p, in order, read back. */
-  private double sum(long p, long n) {
-    long out = scalars.get(8);
-    k(Kernel.SUM).ptr(p).i64(n).ptr(out);
-    launchAs(DType.F64, 1, THREADS);
-    return readDouble(out);
+    sumInto(part, grid, scalars, slot);
   }
 
   @Override
@@ -364,16 +457,20 @@ public final class CudaBackend implements Backend {
     long n = x.length(), chunks = (n + CHECKSUM_CHUNK - 1) / CHECKSUM_CHUNK;
     long part = partials.get(8 * Math.max(1, chunks));
     if (chunks > 0) {
-      k(Kernel.CHECKSUM).ptr(d(x).ptr).i64(n).i64(CHECKSUM_CHUNK).ptr(part);
+      k(Kernel.CHECKSUM);
+      t(x).i64(n).i64(CHECKSUM_CHUNK).ptr(part);
       elements(chunks);
     }
-    ByteBuffer h = staging(8 * chunks);
-    dev.download(part, h, 0, 8 * chunks);
     // h ← 31·h + bits over all elements = h·31^len + Σ bits·31^(len−1−i), chunk by chunk
     long hash = 1125899906842597L;
-    for (long c = 0; c < chunks; c++) {
-      long len = Math.min(CHECKSUM_CHUNK, n - c * CHECKSUM_CHUNK);
-      hash = hash * pow31(len) + h.getLong((int) (8 * c));
+    for (long c0 = 0; c0 < chunks; c0 += STAGING_BYTES / 8) {
+      int m = (int) Math.min(chunks - c0, STAGING_BYTES / 8);
+      ByteBuffer h = staging(8 * m);
+      dev.download(part + 8 * c0, h, 0, 8L * m);
+      for (int i = 0; i < m; i++) {
+        long c = c0 + i, len = Math.min(CHECKSUM_CHUNK, n - c * CHECKSUM_CHUNK);
+        hash = hash * pow31(len) + h.getLong(8 * i);
+      }
     }
     return hash;
   }
@@ -384,59 +481,49 @@ public final class CudaBackend implements Backend {
     return r;
   }
 
-  @Override
-  public void ema(Tensor teacher, Tensor student, double momentum) {
-    k(Kernel.EMA).i64(teacher.length()).f64(momentum).ptr(d(teacher).ptr).ptr(d(student).ptr);
-    elements(teacher.length());
-  }
-
-  // ---- matrix products -------------------------------------------------------------------------------
+  // ---- matrix products ----------------------------------------------------------------------------
 
   @Override
   public void gemm(boolean transA, boolean transB, int m, int n, int k, double alpha, Tensor a, long aOffset, int lda,
       Tensor b, long bOffset, int ldb, double beta, Tensor c, long cOffset, int ldc, int batch, long strideA,
       long strideB, long strideC) {
-    // Row-major C = op(A)·op(B) is column-major Cᵀ = op(B)ᵀ·op(A)ᵀ over the same memory.
+    GemmType type = gemmType(a.dtype(), b.dtype(), c.dtype());
+    d(c).written();
+    gemm(type, transA, transB, m, n, k, alpha, d(a).at(aOffset), lda, strideA, d(b).at(bOffset), ldb, strideB, beta,
+        d(c).at(cOffset), ldc, strideC, batch);
+  }
+
+  /** Row-major C_i = alpha·op(A_i)·op(B_i) + beta·C_i at device addresses (column-major Cᵀ = op(B)ᵀ·op(A)ᵀ over the same memory). */
+  void gemm(GemmType type, boolean transA, boolean transB, int m, int n, int k, double alpha, long a, int lda, long strideA,
+      long b, int ldb, long strideB, double beta, long c, int ldc, long strideC, int batch) {
+    if (m == 0 || n == 0 || batch == 0) return;
     gemmFlops += 2L * m * n * k * batch;
-    long pa = at(a, aOffset), pb = at(b, bOffset), pc = at(c, cOffset);
-    GemmType g = gemmType;
-    if (bf16Gemm) {
-      pa = toBf16(pa, span(transA, m, k, lda, batch, strideA), bf16A);
-      pb = toBf16(pb, span(transB, k, n, ldb, batch, strideB), bf16B);
-      g = GemmType.BF16;
-    }
-    dev.gemm(g, transB, transA, n, m, k, alpha, pb, ldb, strideB, pa, lda, strideA, beta, pc, ldc, strideC, batch);
+    dev.gemm(type, transB, transA, n, m, k, alpha, b, ldb, strideB, a, lda, strideA, beta, c, ldc, strideC, batch);
   }
 
-  /** Elements spanned by a batch of row-major op(X) (rows × cols) with leading dimension ld. */
-  private static long span(boolean trans, int rows, int cols, int ld, int batch, long stride) {
-    long storedRows = trans ? cols : rows, storedCols = trans ? rows : cols;
-    return (batch - 1) * stride + (storedRows - 1) * ld + storedCols;
+  /** The product type of A and B into C under this backend's options. */
+  GemmType gemmType(DType a, DType b, DType c) {
+    return GemmType.of(a, b, c, tf32);
   }
 
-  /** A bf16 copy of n float32 elements at p (into `into`); its address. */
-  private long toBf16(long p, long n, Scratch into) {
-    long q = into.get(2 * n);
-    k(Kernel.CONVERT_F32_BF16).ptr(p).ptr(q).i64(n);
-    launchAs(DType.F32, elementGrid(n), THREADS);
-    return q;
-  }
-
-  // ---- rows --------------------------------------------------------------------------------------
+  // ---- rows ---------------------------------------------------------------------------------------
 
   @Override
-  public void addRowVector(Tensor x, int rows, int cols, Tensor v) {
-    k(Kernel.ADD_ROW_VECTOR).ptr(d(x).ptr).i64(rows).i64(cols).ptr(d(v).ptr);
-    elements((long) rows * cols);
+  public void addRowVector(Tensor x, long rows, int cols, Tensor v) {
+    k(Kernel.ADD_ROW_VECTOR);
+    out(x).i64(rows).i64(cols);
+    t(v);
+    elements(rows * cols);
   }
 
   @Override
-  public void sumRows(Tensor x, int rows, int cols, Tensor out) {
+  public void sumRows(Tensor x, long rows, int cols, Tensor out) {
     long perChunk = rowsPerChunk(rows, cols), chunks = (rows + perChunk - 1) / perChunk;
-    long part = partials.get(chunks * cols * es);
-    k(Kernel.SUM_ROWS_PARTIAL).ptr(d(x).ptr).i64(rows).i64(cols).i64(perChunk).ptr(part);
+    long part = partials.get(Math.max(1, chunks) * cols * accBytes);
+    k(Kernel.SUM_ROWS_PARTIAL);
+    t(x).i64(rows).i64(cols).i64(perChunk).ptr(part);
     elements(chunks * cols);
-    addPartials(part, chunks, cols, d(out).ptr);
+    addPartials(part, chunks, cols, out);
   }
 
   /** Rows per chunk of a column reduction: enough chunks × columns to fill the device, at least 32 rows each. */
@@ -445,212 +532,325 @@ public final class CudaBackend implements Backend {
     return Math.max(1, (rows + chunks - 1) / chunks);
   }
 
-  private void addPartials(long part, long chunks, long cols, long out) {
-    k(Kernel.ADD_PARTIALS).ptr(part).i64(chunks).i64(cols).ptr(out);
+  private void addPartials(long part, long chunks, long cols, Tensor out) {
+    k(Kernel.ADD_PARTIALS).ptr(part).i64(chunks).i64(cols);
+    out(out);
     elements(cols);
   }
 
   @Override
-  public void gatherRows(Tensor src, int[] index, int cols, Tensor dst) {
-    if (index.length == 0) return;
-    long idx = indices(index);
-    k(Kernel.GATHER_ROWS).ptr(d(src).ptr).ptr(idx).i64(index.length).i64(cols).ptr(d(dst).ptr);
-    elements((long) index.length * cols);
+  public void gatherRows(Tensor src, Tensor index, int cols, Tensor dst) {
+    long n = index.length();
+    if (n == 0) return;
+    k(Kernel.GATHER_ROWS);
+    t(src);
+    index(index).i64(n).i64(cols);
+    out(dst);
+    elements(n * cols);
   }
 
   @Override
-  public void scatterAddRows(Tensor src, int[] index, int cols, double alpha, Tensor dst) {
-    if (index.length == 0) return;
-    boolean distinct = distinct(index);
-    long idx = indices(index);
-    k(distinct ? Kernel.SCATTER_ADD_ROWS : Kernel.SCATTER_ADD_ROWS_SERIAL).ptr(d(src).ptr).ptr(idx).i64(index.length)
-        .i64(cols).f64(alpha).ptr(d(dst).ptr);
-    elements(distinct ? (long) index.length * cols : cols);
+  public void scatterAddRows(Tensor src, Tensor index, int cols, double alpha, Tensor dst) {
+    long n = index.length();
+    if (n == 0) return;
+    boolean distinct = index.dtype() == DType.I32 && distinct(d(index));
+    k(distinct ? Kernel.SCATTER_ADD_ROWS : Kernel.SCATTER_ADD_ROWS_SERIAL);
+    t(src);
+    index(index).i64(n).i64(cols).f64(alpha);
+    out(dst);
+    elements(distinct ? n * cols : cols);
   }
 
-  /** Whether no index repeats (then every row of the scatter can be added at once). */
-  private boolean distinct(int[] index) {
-    int max = 0;
-    for (int i : index) max = Math.max(max, i);
-    int words = (max >> 6) + 1;
-    if (seen.length < words) seen = new long[words];
-    boolean distinct = true;
-    for (int i : index) {
-      long bit = 1L << (i & 63);
-      if ((seen[i >> 6] & bit) != 0) distinct = false;
-      seen[i >> 6] |= bit;
+  /** Whether the values of I32 tensor x are known (from its host copy) to be pairwise distinct. */
+  private boolean distinct(DeviceTensor x) {
+    int[] s = x.shadow();
+    if (s == null) return false;
+    int from = (int) x.offset, to = (int) (x.offset + x.length), max = 0;
+    for (int i = from; i < to; i++) {
+      if (s[i] < 0) return false;
+      max = Math.max(max, s[i]);
     }
-    for (int i : index) seen[i >> 6] = 0;
+    if (seen.length <= max >> 6) seen = new long[(max >> 6) + 1];
+    boolean distinct = true;
+    for (int i = from; i < to && distinct; i++) {
+      long bit = 1L << (s[i] & 63);
+      distinct = (seen[s[i] >> 6] & bit) == 0;
+      seen[s[i] >> 6] |= bit;
+    }
+    for (int i = from; i < to; i++) seen[s[i] >> 6] = 0; // clean for the next call
     return distinct;
   }
 
   @Override
-  public void patchify(Tensor images, int channels, int height, int width, int patch, int[] index, Tensor dst) {
-    if (index.length == 0) return;
-    long idx = indices(index);
-    k(Kernel.PATCHIFY).ptr(d(images).ptr).i32(channels).i32(height).i32(width).i32(patch).ptr(idx).i64(index.length)
-        .ptr(d(dst).ptr);
-    elements((long) index.length * channels * patch * patch);
+  public void patchify(Tensor images, int channels, int height, int width, int patch, Tensor index, Tensor dst) {
+    long n = index.length();
+    if (n == 0) return;
+    k(Kernel.PATCHIFY);
+    t(images).i32(channels).i32(height).i32(width).i32(patch);
+    index(index).i64(n);
+    out(dst);
+    elements(n * channels * patch * patch);
   }
 
-  // ---- normalisations ----------------------------------------------------------------------------
+  @Override
+  public void normalizeImages(Tensor pixels, int channels, long plane, double[] mean, double[] std, Tensor dst) {
+    if (pixels.dtype() != DType.U8) throw new IllegalArgumentException("cuda backend: pixels of dtype " + pixels.dtype());
+    if (mean.length < channels || std.length < channels) throw new IllegalArgumentException("mean and std need " + channels + " values");
+    double[] values = new double[2 * channels];
+    System.arraycopy(mean, 0, values, 0, channels);
+    System.arraycopy(std, 0, values, channels, channels);
+    long tab = imageStats.get(8L * values.length); // the same place while the size stays
+    if (!Arrays.equals(values, imageTable)) { // constant over a run: uploaded once
+      ByteBuffer h = staging(8 * values.length);
+      h.asDoubleBuffer().put(values);
+      dev.upload(h, 0, tab, 8L * values.length);
+      imageTable = values;
+    }
+    k(Kernel.NORMALIZE_IMAGES).ptr(d(pixels).ptr).i64(channels).i64(plane).i64(pixels.length()).ptr(tab);
+    out(dst);
+    elements(pixels.length());
+  }
 
   @Override
-  public void rmsNorm(Tensor x, Tensor w, int rows, int cols, double eps, Tensor y, Tensor rstd) {
-    k(Kernel.RMS_NORM).ptr(d(x).ptr).ptr(ptr(w)).i64(rows).i64(cols).f64(eps).ptr(d(y).ptr).ptr(d(rstd).ptr);
+  public void tokenCoordinates(Tensor patchIndex, int batch, int registers, int gridH, int gridW, Tensor coords) {
+    if (batch == 0) return;
+    if (registers % 4 != 0) throw new IllegalArgumentException("cuda backend: " + registers + " registers, not a multiple of 4");
+    long tokens = patchIndex.length() / batch;
+    k(Kernel.TOKEN_COORDINATES);
+    index(patchIndex).i64(batch).i64(registers).i64(tokens).i64(gridH).i64(gridW);
+    out(coords);
+    rows(batch, Math.max(tokens, registers));
+  }
+
+  // ---- normalisations -----------------------------------------------------------------------------
+
+  @Override
+  public void rmsNorm(Tensor x, Tensor w, long rows, int cols, double eps, Tensor y, Tensor rstd) {
+    k(Kernel.RMS_NORM);
+    t(x);
+    t(w).i64(rows).i64(cols).f64(eps);
+    out(y);
+    out(rstd);
     rows(rows, cols);
   }
 
   @Override
-  public void rmsNormBackward(Tensor x, Tensor w, Tensor rstd, Tensor dy, int rows, int cols, Tensor dx, Tensor dw) {
-    k(Kernel.RMS_NORM_BACKWARD).ptr(d(x).ptr).ptr(ptr(w)).ptr(d(rstd).ptr).ptr(d(dy).ptr).i64(rows).i64(cols).ptr(d(dx).ptr);
+  public void rmsNormBackward(Tensor x, Tensor w, Tensor rstd, Tensor dy, long rows, int cols, Tensor dx, Tensor dw) {
+    k(Kernel.RMS_NORM_BACKWARD);
+    t(x);
+    t(w);
+    t(rstd);
+    t(dy).i64(rows).i64(cols);
+    out(dx);
     rows(rows, cols);
     if (w != null && dw != null) {
       long perChunk = rowsPerChunk(rows, cols), chunks = (rows + perChunk - 1) / perChunk;
-      long part = partials.get(chunks * cols * es);
-      k(Kernel.RMS_NORM_DW_PARTIAL).ptr(d(x).ptr).ptr(d(rstd).ptr).ptr(d(dy).ptr).i64(rows).i64(cols).i64(perChunk).ptr(part);
+      long part = partials.get(Math.max(1, chunks) * cols * accBytes);
+      k(Kernel.RMS_NORM_DW_PARTIAL);
+      t(x);
+      t(rstd);
+      t(dy).i64(rows).i64(cols).i64(perChunk).ptr(part);
       elements(chunks * cols);
-      addPartials(part, chunks, cols, d(dw).ptr);
+      addPartials(part, chunks, cols, dw);
     }
   }
 
   @Override
-  public void l2Normalize(Tensor x, int rows, int cols, double eps, Tensor y, Tensor norm) {
-    k(Kernel.L2_NORMALIZE).ptr(d(x).ptr).i64(rows).i64(cols).f64(eps).ptr(d(y).ptr).ptr(d(norm).ptr);
+  public void l2Normalize(Tensor x, long rows, int cols, double eps, Tensor y, Tensor norm) {
+    k(Kernel.L2_NORMALIZE);
+    t(x).i64(rows).i64(cols).f64(eps);
+    out(y);
+    out(norm);
     rows(rows, cols);
   }
 
   @Override
-  public void l2NormalizeBackward(Tensor y, Tensor norm, Tensor dy, int rows, int cols, double eps, Tensor dx) {
-    k(Kernel.L2_NORMALIZE_BACKWARD).ptr(d(y).ptr).ptr(d(norm).ptr).ptr(d(dy).ptr).i64(rows).i64(cols).f64(eps).ptr(d(dx).ptr);
+  public void l2NormalizeBackward(Tensor y, Tensor norm, Tensor dy, long rows, int cols, double eps, Tensor dx) {
+    k(Kernel.L2_NORMALIZE_BACKWARD);
+    t(y);
+    t(norm);
+    t(dy).i64(rows).i64(cols).f64(eps);
+    out(dx);
     rows(rows, cols);
   }
 
   @Override
-  public void weightNorm(Tensor v, Tensor g, int rows, int cols, Tensor w, Tensor norms) {
-    k(Kernel.WEIGHT_NORM).ptr(d(v).ptr).ptr(d(g).ptr).i64(rows).i64(cols).ptr(d(w).ptr).ptr(d(norms).ptr);
+  public void weightNorm(Tensor v, Tensor g, long rows, int cols, Tensor w, Tensor norms) {
+    k(Kernel.WEIGHT_NORM);
+    t(v);
+    t(g).i64(rows).i64(cols);
+    out(w);
+    out(norms);
     rows(rows, cols);
   }
 
   @Override
-  public void weightNormBackward(Tensor v, Tensor g, Tensor norms, Tensor dw, int rows, int cols, Tensor dv, Tensor dg) {
-    k(Kernel.WEIGHT_NORM_BACKWARD).ptr(d(v).ptr).ptr(d(g).ptr).ptr(d(norms).ptr).ptr(d(dw).ptr).i64(rows).i64(cols)
-        .ptr(d(dv).ptr).ptr(d(dg).ptr);
+  public void weightNormBackward(Tensor v, Tensor g, Tensor norms, Tensor dw, long rows, int cols, Tensor dv, Tensor dg) {
+    k(Kernel.WEIGHT_NORM_BACKWARD);
+    t(v);
+    t(g);
+    t(norms);
+    t(dw).i64(rows).i64(cols);
+    out(dv);
+    out(dg);
     rows(rows, cols);
   }
 
-  // ---- activations and attention -----------------------------------------------------------------
+  // ---- activations and RoPE -----------------------------------------------------------------------
 
   @Override
   public void gelu(Tensor x, Tensor y) {
-    k(Kernel.GELU).ptr(d(x).ptr).ptr(d(y).ptr).i64(x.length());
+    k(Kernel.GELU);
+    t(x);
+    out(y).i64(x.length());
     elements(x.length());
   }
 
   @Override
   public void geluBackward(Tensor x, Tensor dy, Tensor dx) {
-    k(Kernel.GELU_BACKWARD).ptr(d(x).ptr).ptr(d(dy).ptr).ptr(d(dx).ptr).i64(x.length());
+    k(Kernel.GELU_BACKWARD);
+    t(x);
+    t(dy);
+    out(dx).i64(x.length());
     elements(x.length());
   }
 
   @Override
-  public void ropeTables(Tensor coords, Tensor freqs, int rows, int headDim, Tensor cos, Tensor sin) {
-    k(Kernel.ROPE_TABLES).ptr(d(coords).ptr).ptr(d(freqs).ptr).i64(rows).i32(headDim).ptr(d(cos).ptr).ptr(d(sin).ptr);
-    elements((long) rows * headDim);
+  public void ropeTables(Tensor coords, Tensor freqs, long rows, int headDim, Tensor cos, Tensor sin) {
+    k(Kernel.ROPE_TABLES);
+    t(coords);
+    t(freqs).i64(rows).i32(headDim);
+    out(cos);
+    out(sin);
+    elements(rows * headDim);
   }
 
   @Override
-  public void rope(Tensor x, Tensor cos, Tensor sin, int rows, int heads, int headDim, boolean transpose) {
-    k(Kernel.ROPE).ptr(d(x).ptr).ptr(d(cos).ptr).ptr(d(sin).ptr).i64(rows).i32(heads).i32(headDim).i32(transpose ? 1 : 0);
-    elements((long) rows * heads * (headDim / 2));
+  public void rope(Tensor x, int ld, long rows, int heads, int headDim, Tensor cos, Tensor sin, long tableRows,
+      boolean transpose) {
+    k(Kernel.ROPE);
+    out(x).i64(ld).i64(rows).i32(heads).i32(headDim);
+    t(cos);
+    t(sin).i64(tableRows).i32(transpose ? 1 : 0);
+    elements(rows * heads * (headDim / 2));
+  }
+
+  // ---- attention ----------------------------------------------------------------------------------
+
+  @Override
+  public long attentionStashLength(int batch, int heads, int nq, int nk) {
+    return attention.stashLength(batch, heads, nq, nk);
   }
 
   @Override
-  public void softmaxRows(Tensor x, int rows, int cols) {
-    k(Kernel.SOFTMAX_ROWS).ptr(d(x).ptr).i64(rows).i64(cols);
-    rows(rows, cols);
+  public void attention(AttentionShape s, Tensor q, Tensor k, Tensor v, Tensor out, Tensor stash) {
+    d(out).written();
+    attention.forward(s, d(q), d(k), d(v), d(out), stash == null ? null : d(stash));
   }
 
   @Override
-  public void softmaxRowsBackward(Tensor p, Tensor dp, int rows, int cols) {
-    k(Kernel.SOFTMAX_ROWS_BACKWARD).ptr(d(p).ptr).ptr(d(dp).ptr).i64(rows).i64(cols);
-    rows(rows, cols);
+  public void attentionBackward(AttentionShape s, Tensor q, Tensor k, Tensor v, Tensor out, Tensor stash, Tensor dOut,
+      Tensor dq, Tensor dk, Tensor dv) {
+    for (Tensor g : new Tensor[] {dq, dk, dv}) d(g).written();
+    attention.backward(s, d(q), d(k), d(v), d(stash), d(dOut), d(dq), d(dk), d(dv));
   }
 
-  // ---- losses ------------------------------------------------------------------------------------
+  // ---- losses -------------------------------------------------------------------------------------
 
   @Override
-  public double softTargetCrossEntropy(Tensor z, Tensor t, int rows, int cols, double temp, Tensor dz, double gradScale) {
+  public void softTargetCrossEntropy(Tensor z, Tensor t, long rows, int cols, double temp, Tensor dz, double gradScale,
+      Tensor scalars, int slot) {
     long loss = partials.get(8L * Math.max(1, rows));
-    k(Kernel.SOFT_TARGET_CE).ptr(d(z).ptr).ptr(d(t).ptr).i64(rows).i64(cols).f64(temp).ptr(ptr(dz)).f64(gradScale).ptr(loss);
+    k(Kernel.SOFT_TARGET_CE);
+    t(z);
+    t(t).i64(rows).i64(cols).f64(temp);
+    out(dz).f64(gradScale).ptr(loss);
     rows(rows, cols);
-    return sum(loss, rows);
+    sumInto(loss, rows, scalars, slot);
   }
 
   @Override
-  public double entropyRows(Tensor p, int rows, int cols) {
+  public void entropyRows(Tensor p, long rows, int cols, Tensor scalars, int slot) {
     long out = partials.get(8L * Math.max(1, rows));
-    k(Kernel.ENTROPY_ROWS).ptr(d(p).ptr).i64(rows).i64(cols).ptr(out);
+    k(Kernel.ENTROPY_ROWS);
+    t(p).i64(rows).i64(cols).ptr(out);
     rows(rows, cols);
-    return sum(out, rows);
+    sumInto(out, rows, scalars, slot);
   }
 
-  // ---- Sinkhorn-Knopp ----------------------------------------------------------------------------
+  // ---- Sinkhorn-Knopp -----------------------------------------------------------------------------
 
   @Override
-  public void columnMax(Tensor x, int problems, int samples, int cols, Tensor out) {
+  public void columnMax(Tensor x, long problems, int samples, int cols, Tensor out) {
     columnReduce(x, problems, samples, cols, out, true);
   }
 
-  @Override
-  public void columnSum(Tensor x, int problems, int samples, int cols, Tensor out) {
-    columnReduce(x, problems, samples, cols, out, false);
-  }
-
   private void columnReduce(Tensor x, long problems, long samples, long cols, Tensor out, boolean max) {
-    k(Kernel.COLUMN_REDUCE).ptr(d(x).ptr).i64(problems).i64(samples).i64(cols).ptr(d(out).ptr).i32(max ? 1 : 0);
+    k(Kernel.COLUMN_REDUCE);
+    t(x).i64(problems).i64(samples).i64(cols);
+    out(out).i32(max ? 1 : 0);
     elements(problems * cols);
   }
 
   @Override
-  public void expShifted(Tensor x, Tensor shift, int problems, int samples, int cols, double offset) {
-    k(Kernel.EXP_SHIFTED).ptr(d(x).ptr).ptr(d(shift).ptr).i64(problems).i64(samples).i64(cols).f64(offset);
-    elements((long) problems * samples * cols);
+  public void expShifted(Tensor x, Tensor shift, long problems, int samples, int cols, double scale, double offset, Tensor y,
+      Tensor colsum) {
+    k(Kernel.EXP_SHIFTED);
+    t(x);
+    t(shift).i64(problems).i64(samples).i64(cols).f64(scale).f64(offset);
+    out(y);
+    out(colsum);
+    elements(problems * cols);
   }
 
   @Override
-  public void sinkhornStep(Tensor x, Tensor colsum, int problems, int samples, int cols, double eps, Tensor nextColsum) {
-    k(Kernel.SINKHORN_ROWS).ptr(d(x).ptr).ptr(d(colsum).ptr).i64(problems).i64(samples).i64(cols).f64(eps);
-    rows((long) problems * samples, cols);
+  public void sinkhornStep(Tensor x, Tensor colsum, long problems, int samples, int cols, double eps, Tensor nextColsum) {
+    k(Kernel.SINKHORN_ROWS);
+    out(x);
+    t(colsum).i64(problems).i64(samples).i64(cols).f64(eps);
+    rows(problems * samples, cols);
     if (nextColsum != null) columnReduce(x, problems, samples, cols, nextColsum, false);
   }
 
-  // ---- optimisation ------------------------------------------------------------------------------
+  // ---- optimisation -------------------------------------------------------------------------------
 
   @Override
   public void adamw(Tensor p, Tensor g, Tensor m, Tensor v, long[] segments, double[] lr, double[] wd, double beta1,
-      double beta2, double eps, long t) {
-    int nseg = segments.length - 1;
-    if (nseg < 1) return;
-    // the segment table: segments (nseg + 1 longs), lr (nseg doubles), wd (nseg doubles)
-    long bytes = 8L * (3 * nseg + 1);
-    ByteBuffer h = staging(bytes);
-    for (int i = 0; i <= nseg; i++) h.putLong(8 * i, segments[i]);
+      double beta2, double eps, long t, Tensor teacher, double momentum) {
+    long[] seg = segments.length == 0 ? new long[] {0} : segments;
+    int nseg = seg.length - 1;
+    long tlen = teacher == null ? 0 : teacher.length(), end = Math.max(seg[nseg], tlen);
+    if (end == 0) return;
+    // the table (8-byte slots): seg[0 .. nseg], lr[nseg], wd[nseg], β1, β2, eps, 1 − β1^t, sqrt(1 − β2^t), momentum
+    int slots = 3 * nseg + 7;
+    ByteBuffer h = staging(8 * slots);
+    for (int i = 0; i <= nseg; i++) h.putLong(8 * i, seg[i]);
     for (int i = 0; i < nseg; i++) {
       h.putDouble(8 * (nseg + 1 + i), lr[i]);
       h.putDouble(8 * (2 * nseg + 1 + i), wd[i]);
     }
-    long tab = table.get(bytes);
-    dev.upload(h, 0, tab, bytes);
-    double bc1 = 1 - Math.pow(beta1, t), bc2sqrt = Math.sqrt(1 - Math.pow(beta2, t));
-    k(Kernel.ADAMW).ptr(d(p).ptr).ptr(d(g).ptr).ptr(d(m).ptr).ptr(d(v).ptr).ptr(tab).ptr(tab + 8L * (nseg + 1))
-        .ptr(tab + 8L * (2 * nseg + 1)).i32(nseg).f64(beta1).f64(beta2).f64(eps).f64(bc1).f64(bc2sqrt);
-    elements(segments[nseg] - segments[0]);
+    double[] hyper = {beta1, beta2, eps, 1 - Math.pow(beta1, t), Math.sqrt(1 - Math.pow(beta2, t)), momentum};
+    for (int i = 0; i < hyper.length; i++) h.putDouble(8 * (3 * nseg + 1 + i), hyper[i]);
+    long tab = table.get(8L * slots);
+    dev.upload(h, 0, tab, 8L * slots);
+    k(Kernel.ADAMW);
+    out(p);
+    t(g);
+    out(m);
+    out(v);
+    out(teacher).i64(tlen).ptr(tab).i32(nseg);
+    elements(end);
   }
 
   @Override
   public void close() {
-    for (Scratch s : new Scratch[] {partials, indexSet, table, bf16A, bf16B, scalars}) s.release();
+    if (closed) return;
+    closed = true;
+    for (DeviceTensor t : new ArrayList<>(live)) free(t);
+    for (Scratch s : new Scratch[] {partials, table, converted, imageStats}) s.release();
+    attention.close();
+    for (ByteBuffer b : pinned) dev.freeHost(b);
+    pinned.clear();
     dev.close();
   }
 }

@@ -3,9 +3,9 @@ package capi.cuda;
 import capi.engine.Precision;
 
 /**
- * How the CUDA backend is made: on a visible GPU ({@link #open}) or on the CPU emulation of the
- * kernels ({@link #emulated}, for tests). Until the engine's BackendProvider SPI exists this is
- * the provider's entry point; its name there will be "cuda".
+ * How the CUDA backend is made: on a visible GPU ({@link #open}; the provider "cuda",
+ * {@link CudaBackendProvider}, calls it) or on the CPU emulation of the kernels ({@link #emulated},
+ * for tests).
  */
 public final class CudaBackends {
   private CudaBackends() {}

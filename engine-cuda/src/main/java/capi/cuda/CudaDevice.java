@@ -234,27 +234,28 @@ final class CudaDevice implements Device {
   public void gemm(GemmType type, boolean transA, boolean transB, int m, int n, int k, double alpha, long a, int lda,
       long strideA, long b, int ldb, long strideB, double beta, long c, int ldc, long strideC, int batch) {
     current();
-    int in, out, compute;
-    Pointer al, be;
-    switch (type) {
-      case F64 -> {
-        in = out = CUDA_R_64F;
-        compute = CUBLAS_COMPUTE_64F;
-        al = alpha64.put(0, alpha);
-        be = beta64.put(0, beta);
-      }
-      case F32, TF32, BF16 -> {
-        in = type == GemmType.BF16 ? CUDA_R_16BF : CUDA_R_32F;
-        out = CUDA_R_32F;
-        compute = type == GemmType.TF32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
-        al = alpha32.put(0, (float) alpha);
-        be = beta32.put(0, (float) beta);
-      }
-      default -> throw new IllegalArgumentException(type.toString());
+    int in = cudaType(type.ab), out = cudaType(type.c);
+    int compute = type == GemmType.F64 ? CUBLAS_COMPUTE_64F : type.tf32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
+    Pointer al, be; // scale factors in the compute type
+    if (type == GemmType.F64) {
+      al = alpha64.put(0, alpha);
+      be = beta64.put(0, beta);
+    } else {
+      al = alpha32.put(0, (float) alpha);
+      be = beta32.put(0, (float) beta);
     }
     blas(cublasGemmStridedBatchedEx(blas, transA ? CUBLAS_OP_T : CUBLAS_OP_N, transB ? CUBLAS_OP_T : CUBLAS_OP_N, m, n, k,
         al, new Address(a), in, lda, strideA, new Address(b), in, ldb, strideB, be, new Address(c), out, ldc, strideC,
         batch, compute, CUBLAS_GEMM_DEFAULT), "cublasGemmStridedBatchedEx " + type + " " + m + "x" + n + "x" + k);
+  }
+
+  private static int cudaType(capi.engine.DType t) {
+    return switch (t) {
+      case F32 -> CUDA_R_32F;
+      case F64 -> CUDA_R_64F;
+      case BF16 -> CUDA_R_16BF;
+      default -> throw new IllegalArgumentException("no cuBLAS type for " + t);
+    };
   }
 
   @Override

@@ -27,7 +27,10 @@ interface Device extends AutoCloseable {
   /** dst ← src, device to device (stream-ordered). */
   void copy(long src, long dst, long bytes);
 
-  /** Device dst ← src[srcOffset, srcOffset + bytes) of a direct buffer; src may be reused on return. */
+  /**
+   * Device dst ← src[srcOffset, srcOffset + bytes) of a direct buffer (stream-ordered); src may be
+   * reused on return.
+   */
   void upload(ByteBuffer src, long srcOffset, long dst, long bytes);
 
   /** dst[dstOffset, dstOffset + bytes) ← device src; returns when the bytes are there. */
@@ -38,7 +41,8 @@ interface Device extends AutoCloseable {
 
   /**
    * cuBLAS semantics, column-major: for i in [0, batch): C_i ← alpha·op(A_i)·op(B_i) + beta·C_i with
-   * op(A) m×k, op(B) k×n, X_i = x + i·strideX elements; beta = 0 does not read C.
+   * op(A) m×k, op(B) k×n, X_i = x + i·strideX elements, storage and accumulation as type says;
+   * beta = 0 does not read C.
    */
   void gemm(GemmType type, boolean transA, boolean transB, int m, int n, int k, double alpha, long a, int lda,
       long strideA, long b, int ldb, long strideB, double beta, long c, int ldc, long strideC, int batch);

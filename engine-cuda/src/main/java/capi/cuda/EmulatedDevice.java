@@ -6,7 +6,7 @@ import java.nio.ByteOrder;
 /**
  * The CUDA device emulated on the CPU (libcapi-emulator.so, JNI): the very kernels.cu the GPU runs,
  * compiled by g++ through emu.h; memory is host memory; the GEMM is a naive loop with cuBLAS's
- * semantics and dtype rules. Slow (every block's threads run as coroutines on the calling thread),
+ * semantics and storage rules. Slow (every block's threads run as coroutines on the calling thread),
  * so only for tests on small shapes; it makes the kernels' logic testable where there is no GPU.
  */
 final class EmulatedDevice implements Device {
@@ -86,7 +86,9 @@ final class EmulatedDevice implements Device {
   @Override
   public void gemm(GemmType type, boolean transA, boolean transB, int m, int n, int k, double alpha, long a, int lda,
       long strideA, long b, int ldb, long strideB, double beta, long c, int ldc, long strideC, int batch) {
-    nGemm(type.code, transA, transB, m, n, k, alpha, a, lda, strideA, b, ldb, strideB, beta, c, ldc, strideC, batch);
+    String err = nGemm(type.ab.ordinal(), type.c.ordinal(), type.tf32, transA, transB, m, n, k, alpha, a, lda, strideA, b, ldb,
+        strideB, beta, c, ldc, strideC, batch);
+    if (err != null) throw new IllegalStateException("emulated GEMM: " + err);
   }
 
   @Override
@@ -127,6 +129,7 @@ final class EmulatedDevice implements Device {
 
   private static native String nLaunch(String name, int grid, int block, ByteBuffer args, int nargs);
 
-  private static native void nGemm(int type, boolean transA, boolean transB, int m, int n, int k, double alpha, long a,
-      int lda, long strideA, long b, int ldb, long strideB, double beta, long c, int ldc, long strideC, int batch);
+  private static native String nGemm(int ab, int cType, boolean tf32, boolean transA, boolean transB, int m, int n, int k,
+      double alpha, long a, int lda, long strideA, long b, int ldb, long strideB, double beta, long c, int ldc, long strideC,
+      int batch);
 }

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import capi.engine.DType;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import org.junit.jupiter.api.Test;
@@ -27,8 +28,8 @@ class EmulatorTest {
     }
     long in = dev.alloc(8L * n), out = dev.alloc(8);
     dev.upload(host, 0, in, 8L * n);
-    KernelArgs args = new KernelArgs().of(Kernel.SUM).ptr(in).i64(n).ptr(out);
-    dev.launch("sum_f64", 1, 256, args);
+    KernelArgs args = new KernelArgs().of(Kernel.SUM_DOUBLES).ptr(in).i64(n).ptr(out).complete();
+    dev.launch("sum_doubles", 1, 256, args);
     dev.download(out, host, 0, 8);
     assertEquals(expected, host.getDouble(0));
     dev.free(in);
@@ -38,14 +39,17 @@ class EmulatorTest {
   @Test
   void badLaunchesFailWithWhatIsWrong() {
     long buf = dev.alloc(64);
-    KernelArgs three = new KernelArgs().of(Kernel.FILL).ptr(buf).i64(4).f64(1);
-    String partial = assertThrows(IllegalStateException.class, () -> dev.launch("fill_f32", 1, 48, three)).getMessage();
+    KernelArgs four = new KernelArgs().of(Kernel.FILL).tensor(buf, DType.F32).i64(4).f64(1).complete();
+    String partial = assertThrows(IllegalStateException.class, () -> dev.launch("fill", 1, 48, four)).getMessage();
     assertTrue(partial.contains("not a multiple of 32"), partial);
-    String unknown = assertThrows(IllegalStateException.class, () -> dev.launch("fill_f16", 1, 32, three)).getMessage();
+    String unknown = assertThrows(IllegalStateException.class, () -> dev.launch("fill_f16", 1, 32, four)).getMessage();
     assertTrue(unknown.contains("no kernel fill_f16"), unknown);
-    KernelArgs two = new KernelArgs().of(Kernel.FILL).ptr(buf).i64(4);
-    String arity = assertThrows(IllegalStateException.class, () -> dev.launch("fill_f32", 1, 32, two)).getMessage();
-    assertTrue(arity.contains("takes 3 arguments, not 2"), arity);
+    KernelArgs three = new KernelArgs().of(Kernel.FILL).tensor(buf, DType.F32).i64(4).f64(1);
+    String arity = assertThrows(IllegalStateException.class, () -> dev.launch("fill", 1, 32, three)).getMessage();
+    assertTrue(arity.contains("takes 4 arguments, not 3"), arity);
+    KernelArgs short1 = new KernelArgs().of(Kernel.FILL).tensor(buf, DType.F32).i64(4);
+    String counted = assertThrows(IllegalStateException.class, short1::complete).getMessage();
+    assertEquals("fill launched with 3 arguments, it takes 4", counted);
     dev.free(buf);
   }
 }

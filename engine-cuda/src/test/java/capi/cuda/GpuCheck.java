@@ -7,6 +7,7 @@ import capi.engine.Backend;
 import capi.engine.GoldenParity;
 import capi.engine.Precision;
 import capi.engine.StepBenchmark;
+import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -28,10 +29,11 @@ import org.junit.platform.engine.discovery.DiscoverySelectors;
  *
  * <pre>
  *   GpuCheck facts                       CUDA probe, visible devices, kernels in the build
- *   GpuCheck conformance                 the engine's BackendConformance and the TF32 / bf16 GEMMs on device 0 (JUnit)
+ *   GpuCheck conformance                 on device 0 (JUnit): the engine's BackendConformance in float64, float32 and
+ *                                        bf16-mixed, the TF32 and bf16-output products, a bf16-mixed step vs the reference
  *   GpuCheck parity GOLDEN_DIR           capi-tiny-a in float32 (≤ 1e-3) and float64 (≤ 1e-8 / 1e-5)
- *   GpuCheck data-parallel               1 vs 2 trainers on device 0 (DataParallelCheck)
- *   GpuCheck bench [STEPS] [BATCH]       vit-s step, 224 px, K 16384, bf16 GEMM inputs + TF32
+ *   GpuCheck data-parallel               1 vs 2 trainers on device 0, every precision (DataParallelCheck)
+ *   GpuCheck bench [STEPS] [BATCH]       vit-s step, 224 px, K 16384, bf16-mixed with TF32
  * </pre>
  *
  * With -Dcapi.gpu.emulated=true every part runs on the CPU emulation instead (and the bench on a
@@ -49,6 +51,8 @@ public final class GpuCheck {
       System.err.println("usage: GpuCheck facts|conformance|parity GOLDEN_DIR|data-parallel|bench [STEPS] [BATCH]");
       System.exit(2);
     }
+    PrintStream result = System.out; // the one JSON line; what the checks print goes to stderr
+    System.setOut(System.err);
     Map<String, Object> out = new LinkedHashMap<>();
     out.put("part", args[0]);
     out.put("device", EMULATED ? "emulated" : "cuda:0");
@@ -69,13 +73,17 @@ public final class GpuCheck {
     }
     out.put("passed", ok);
     out.put("seconds", (System.nanoTime() - t0) / 1e9);
-    System.out.println(json(out));
-    System.out.flush();
+    result.println(json(out));
+    result.flush();
     System.exit(ok ? 0 : 1);
   }
 
   private static Function<Precision, Backend> backends(CudaBackend.Options options) {
-    return EMULATED ? p -> CudaBackends.emulated(p, options) : p -> CudaBackends.open(p, 0, options);
+    return p -> backend(p, options);
+  }
+
+  private static CudaBackend backend(Precision p, CudaBackend.Options options) {
+    return EMULATED ? CudaBackends.emulated(p, options) : CudaBackends.open(p, 0, options);
   }
 
   private static boolean facts(Map<String, Object> out) {
@@ -91,7 +99,8 @@ public final class GpuCheck {
 
   private static boolean conformance(Map<String, Object> out) throws ClassNotFoundException {
     String where = EMULATED ? "Emulated" : "Gpu";
-    List<String> suites = List.of("capi.engine." + where + "CudaConformanceTest", "capi.engine." + where + "CudaGemmModesTest");
+    List<String> suites = List.of("capi.engine." + where + "CudaConformanceTest", "capi.engine." + where + "CudaGemmModesTest",
+        "capi.engine." + where + "CudaBf16MixedTest");
     LauncherDiscoveryRequestBuilder request = LauncherDiscoveryRequestBuilder.request();
     for (String suite : suites) request.selectors(DiscoverySelectors.selectClass(Class.forName(suite)));
     LauncherDiscoveryRequest req = request.build();
@@ -114,7 +123,7 @@ public final class GpuCheck {
 
   private static boolean parity(Path golden, Map<String, Object> out) throws Exception {
     boolean ok = true;
-    for (Precision p : Precision.values()) {
+    for (Precision p : List.of(Precision.FLOAT64, Precision.FLOAT32)) {
       GoldenParity.Result r = GoldenParity.run(golden, p, backends(CudaBackend.Options.EXACT));
       Map<String, Object> m = new LinkedHashMap<>();
       m.put("tensors", r.rows().size());
@@ -155,9 +164,8 @@ public final class GpuCheck {
       steps = 1;
       batch = 2;
     }
-    model = DataParallelCheck.withPrecision(model, Precision.FLOAT32);
-    CudaBackend.Options options = new CudaBackend.Options(true, true);
-    CudaBackend be = EMULATED ? CudaBackends.emulated(Precision.FLOAT32, options) : CudaBackends.open(Precision.FLOAT32, 0, options);
+    model = model.withPrecision("float32"); // master weights; the backend's bf16-mixed makes activations and product inputs bf16
+    CudaBackend be = backend(Precision.BF16_MIXED, new CudaBackend.Options(true));
     out.put("backend", be.describe());
     out.put("model", model.toString());
     out.put("batch", batch);

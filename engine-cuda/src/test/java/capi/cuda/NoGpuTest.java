@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import capi.engine.Backends;
 import capi.engine.Precision;
 import org.junit.jupiter.api.Test;
 
@@ -24,5 +25,16 @@ class NoGpuTest {
     assertTrue(Devices.visible().isEmpty());
     // probed once: asking again gives the same answer without touching CUDA again
     assertEquals(why, CudaBackends.unavailable());
+  }
+
+  @Test
+  void theProviderIsFoundByNameAndFailsTheSameWay() {
+    assertTrue(Backends.names().contains("cuda"), Backends.names().toString());
+    String why = CudaBackends.unavailable();
+    assumeTrue(why != null, "a GPU is usable here: this test is for machines without one");
+    for (Precision p : Precision.values()) {
+      IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Backends.create("cuda", p, 0, 1));
+      assertEquals("backend cuda cannot start: " + why, e.getMessage());
+    }
   }
 }

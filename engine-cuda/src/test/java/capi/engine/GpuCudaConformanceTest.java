@@ -1,21 +1,20 @@
 package capi.engine;
 
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
-
 import capi.cuda.CudaBackend;
 import capi.cuda.CudaBackends;
-import org.junit.jupiter.api.BeforeEach;
+import java.util.List;
+import org.junit.jupiter.api.extension.ExtendWith;
 
-/** The conformance suite on a real GPU (device 0); skipped, with the reason, where there is none. */
+/** The conformance suite on a real GPU (device 0), every precision; skipped, with the reason, where there is none. */
+@ExtendWith(GpuOnly.class)
 class GpuCudaConformanceTest extends BackendConformance {
-  @BeforeEach
-  void gpu() {
-    String why = CudaBackends.unavailable();
-    assumeTrue(why == null, why);
-  }
-
   @Override
   protected Backend create(Precision p) {
     return CudaBackends.open(p, 0, CudaBackend.Options.EXACT);
+  }
+
+  @Override
+  protected List<Precision> precisions() {
+    return List.of(Precision.FLOAT64, Precision.FLOAT32, Precision.BF16_MIXED);
   }
 }

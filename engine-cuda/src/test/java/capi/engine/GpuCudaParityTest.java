@@ -1,23 +1,17 @@
 package capi.engine;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import capi.cuda.CudaBackend;
 import capi.cuda.CudaBackends;
 import capi.testsupport.TestData;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /** Golden parity (capi-tiny-a) on a real GPU, float32 and float64; skipped, with the reason, without one. */
+@ExtendWith(GpuOnly.class)
 class GpuCudaParityTest {
-  @BeforeEach
-  void gpu() {
-    String why = CudaBackends.unavailable();
-    assumeTrue(why == null, why);
-  }
-
   @Test
   @Timeout(120)
   void float64() throws Exception {

@@ -4,6 +4,12 @@ package capi.engine;
  * Multi-head attention without biases, RoPE on queries and keys (never values), as the
  * reference's Attention: queries from x (B, Nq, D), keys and values from a context (B, Nk, Dc),
  * which is x itself for self-attention.
+ *
+ * <p>The q, k, v weights are consecutive parameters, so their products are fused: self-attention
+ * computes qkv = x·[Wq; Wk; Wv]ᵀ (B·N, 3D) in one product, cross-attention q = x·Wqᵀ and
+ * kv = ctx·[Wk; Wv]ᵀ (B·Nk, 2D); the attention primitive reads q, k, v in place with those row
+ * strides, and the backward's dq/dk/dv land in the same layout, so the weight gradients and the
+ * input gradients are again one product each.
  */
 final class Attention {
   final Linear q;
@@ -14,16 +20,22 @@ final class Attention {
   final int dim;
   final int heads;
   final int headDim;
+  private final int contextDim;
+  private final Linear qkv; // [Wq; Wk; Wv] (self-attention, contextDim = dim)
+  private final Linear kv; // [Wk; Wv]
   private final Arena arena;
   private final Object scope;
-  private Tensor qb, kb, vb, probs, ob, cosQ, sinQ, cosK, sinK; // forward state (the rope tables are borrowed)
-  private Tensor dO, dP, dq, dk, dv;
-  private Tensor x, ctx;
-  private int batch, nq, nk;
+  // forward state
+  private Tensor x, ctx, qBuf, kvBuf, ob, stash;
+  private RopeTables.Rotation ropeQ, ropeK;
+  private AttentionShape shape;
+  private boolean self;
+  private long rq, rk;
 
   /** @param scope buffers shared with other layers of that scope, or null for buffers of its own */
   Attention(ParamSet ps, String name, int dim, int contextDim, int heads, Arena arena, Object scope) {
     this.dim = dim;
+    this.contextDim = contextDim;
     this.heads = heads;
     this.headDim = dim / heads;
     this.q = new Linear(ps, name + ".q_proj", dim, dim);
@@ -31,91 +43,83 @@ final class Attention {
     this.v = new Linear(ps, name + ".v_proj", contextDim, dim);
     this.proj = new Linear(ps, name + ".proj", dim, dim);
     this.freqs = ps.add(name + ".rope.freqs", 2, headDim);
+    this.kv = new Linear(ps.span(k.w, v.w), contextDim, 2 * dim);
+    this.qkv = contextDim == dim ? new Linear(ps.span(q.w, v.w), dim, 3 * dim) : null;
     this.arena = arena;
     this.scope = scope != null ? scope : this;
   }
 
   /**
-   * y (B, Nq, D) ← attention of x (B, Nq, D), rotated by ropeQ (B·Nq rows), over ctx (B, Nk, Dc),
-   * rotated by ropeK (B·Nk rows), both of this layer's freqs (RopeTables). For self-attention pass
-   * ctx == x and ropeK == ropeQ. Inputs and tables must stay untouched until the backward.
+   * y (B·Nq, D, master) ← attention of x (B, Nq, D), rotated by ropeQ, over ctx (B, Nk, Dc), rotated
+   * by ropeK (tables of this layer's freqs). Self-attention: ctx == x and ropeK == ropeQ. Inputs
+   * and tables must stay untouched until the backward; backward = false keeps nothing for one.
    */
   void forward(Tensor x, RopeTables.Rotation ropeQ, Tensor ctx, RopeTables.Rotation ropeK, int batch, int nq, int nk,
-      Tensor y) {
+      Tensor y, boolean backward) {
     long t0 = Profile.now();
     Backend be = arena.backend();
     this.x = x;
     this.ctx = ctx;
-    this.batch = batch;
-    this.nq = nq;
-    this.nk = nk;
-    int rq = batch * nq, rk = batch * nk;
-    qb = arena.get(scope, "qb", (long) rq * dim);
-    kb = arena.get(scope, "kb", (long) rk * dim);
-    vb = arena.get(scope, "vb", (long) rk * dim);
-    ob = arena.get(scope, "ob", (long) rq * dim);
-    probs = arena.get(scope, "probs", (long) batch * heads * nq * nk);
-    cosQ = ropeQ.cos();
-    sinQ = ropeQ.sin();
-    cosK = ropeK.cos();
-    sinK = ropeK.sin();
-    q.forward(be, x, rq, qb);
-    k.forward(be, ctx, rk, kb);
-    v.forward(be, ctx, rk, vb);
-    be.rope(qb, cosQ, sinQ, rq, heads, headDim, false);
-    be.rope(kb, cosK, sinK, rk, heads, headDim, false);
-    double scale = 1 / Math.sqrt(headDim);
-    long sp = (long) heads * nq * nk;
-    for (int h = 0; h < heads; h++) {
-      long hd = (long) h * headDim, hp = (long) h * nq * nk;
-      // S_bh = scale · q_bh k_bhᵀ  (Nq, Nk)
-      be.gemm(false, true, nq, nk, headDim, scale, qb, hd, dim, kb, hd, dim, 0, probs, hp, nk,
-          batch, (long) nq * dim, (long) nk * dim, sp);
+    this.ropeQ = ropeQ;
+    this.ropeK = ropeK;
+    this.self = ctx == x;
+    if (self && qkv == null) throw new IllegalStateException("self-attention needs contextDim == dim");
+    rq = (long) batch * nq;
+    rk = (long) batch * nk;
+    Tensor qv, kView, vView;
+    if (self) {
+      qBuf = arena.get(scope, "qkv", arena.compute(), rq * 3 * dim);
+      qkv.forward(be, x, rq, qBuf);
+      qv = qBuf;
+      kView = arena.view(qBuf, dim, qBuf.length() - dim);
+      vView = arena.view(qBuf, 2L * dim, qBuf.length() - 2L * dim);
+      shape = new AttentionShape(batch, heads, nq, nk, headDim, 3 * dim, 3 * dim, 1 / Math.sqrt(headDim));
+    } else {
+      qBuf = arena.get(scope, "q", arena.compute(), rq * dim);
+      kvBuf = arena.get(scope, "kv", arena.compute(), rk * 2 * dim);
+      q.forward(be, x, rq, qBuf);
+      kv.forward(be, ctx, rk, kvBuf);
+      qv = qBuf;
+      kView = kvBuf;
+      vView = arena.view(kvBuf, dim, kvBuf.length() - dim);
+      shape = new AttentionShape(batch, heads, nq, nk, headDim, dim, 2 * dim, 1 / Math.sqrt(headDim));
     }
-    be.softmaxRows(probs, batch * heads * nq, nk);
-    for (int h = 0; h < heads; h++) {
-      long hd = (long) h * headDim, hp = (long) h * nq * nk;
-      // O_bh = P_bh v_bh  (Nq, headDim), written into its head's columns of (B, Nq, D)
-      be.gemm(false, false, nq, headDim, nk, 1, probs, hp, nk, vb, hd, dim, 0, ob, hd, dim,
-          batch, sp, (long) nk * dim, (long) nq * dim);
-    }
+    be.rope(qv, shape.ldq(), rq, heads, headDim, ropeQ.cos(), ropeQ.sin(), ropeQ.tableRows(), false);
+    be.rope(kView, shape.ldkv(), rk, heads, headDim, ropeK.cos(), ropeK.sin(), ropeK.tableRows(), false);
+    ob = arena.get(scope, "ob", arena.compute(), rq * dim);
+    stash = backward ? arena.get(scope, "stash", arena.master(), be.attentionStashLength(batch, heads, nq, nk)) : null;
+    be.attention(shape, qv, kView, vView, ob, stash);
     proj.forward(be, ob, rq, y);
     arena.profile().add(Profile.Kind.ATTENTION, false, t0);
   }
 
-  /** dx += ∂L/∂x and dctx += ∂L/∂ctx (the same tensor for self-attention); weight grads accumulate. */
+  /**
+   * Given dy (compute dtype): dx ← ∂L/∂x; for cross-attention dctx += ∂L/∂ctx (self-attention:
+   * dctx is ignored). Weight gradients accumulate.
+   */
   void backward(Tensor dy, Tensor dx, Tensor dctx) {
     long t0 = Profile.now();
     Backend be = arena.backend();
-    int rq = batch * nq, rk = batch * nk;
-    dO = arena.get(scope, "dO", (long) rq * dim);
-    dP = arena.get(scope, "dP", (long) batch * heads * nq * nk);
-    dq = arena.get(scope, "dq", (long) rq * dim);
-    dk = arena.get(scope, "dk", (long) rk * dim);
-    dv = arena.get(scope, "dv", (long) rk * dim);
+    Tensor dO = arena.get(scope, "dO", arena.compute(), rq * dim);
     proj.backward(be, ob, dy, rq, dO, false);
-    double scale = 1 / Math.sqrt(headDim);
-    long sp = (long) heads * nq * nk;
-    for (int h = 0; h < heads; h++) {
-      long hd = (long) h * headDim, hp = (long) h * nq * nk;
-      be.gemm(false, true, nq, nk, headDim, 1, dO, hd, dim, vb, hd, dim, 0, dP, hp, nk,
-          batch, (long) nq * dim, (long) nk * dim, sp); // dP = dO vᵀ
-      be.gemm(true, false, nk, headDim, nq, 1, probs, hp, nk, dO, hd, dim, 0, dv, hd, dim,
-          batch, sp, (long) nq * dim, (long) nk * dim); // dv = Pᵀ dO
+    if (self) {
+      Tensor dqkv = arena.get(scope, "dqkv", arena.compute(), rq * 3 * dim);
+      Tensor dk = arena.view(dqkv, dim, dqkv.length() - dim), dv = arena.view(dqkv, 2L * dim, dqkv.length() - 2L * dim);
+      be.attentionBackward(shape, qBuf, arena.view(qBuf, dim, qBuf.length() - dim),
+          arena.view(qBuf, 2L * dim, qBuf.length() - 2L * dim), ob, stash, dO, dqkv, dk, dv);
+      be.rope(dqkv, 3 * dim, rq, heads, headDim, ropeQ.cos(), ropeQ.sin(), ropeQ.tableRows(), true);
+      be.rope(dk, 3 * dim, rk, heads, headDim, ropeK.cos(), ropeK.sin(), ropeK.tableRows(), true);
+      qkv.backward(be, x, dqkv, rq, dx, false);
+    } else {
+      Tensor dq = arena.get(scope, "dq", arena.compute(), rq * dim);
+      Tensor dkv = arena.get(scope, "dkv", arena.compute(), rk * 2 * dim);
+      Tensor dv = arena.view(dkv, dim, dkv.length() - dim);
+      be.attentionBackward(shape, qBuf, kvBuf, arena.view(kvBuf, dim, kvBuf.length() - dim), ob, stash, dO, dq, dkv, dv);
+      be.rope(dq, dim, rq, heads, headDim, ropeQ.cos(), ropeQ.sin(), ropeQ.tableRows(), true);
+      be.rope(dkv, 2 * dim, rk, heads, headDim, ropeK.cos(), ropeK.sin(), ropeK.tableRows(), true);
+      q.backward(be, x, dq, rq, dx, false);
+      kv.backward(be, ctx, dkv, rk, dctx, true);
     }
-    be.softmaxRowsBackward(probs, dP, batch * heads * nq, nk); // dP ← ∂L/∂S
-    for (int h = 0; h < heads; h++) {
-      long hd = (long) h * headDim, hp = (long) h * nq * nk;
-      be.gemm(false, false, nq, headDim, nk, scale, dP, hp, nk, kb, hd, dim, 0, dq, hd, dim,
-          batch, sp, (long) nk * dim, (long) nq * dim); // dq = scale·dS k
-      be.gemm(true, false, nk, headDim, nq, scale, dP, hp, nk, qb, hd, dim, 0, dk, hd, dim,
-          batch, sp, (long) nq * dim, (long) nk * dim); // dk = scale·dSᵀ q
-    }
-    be.rope(dq, cosQ, sinQ, rq, heads, headDim, true);
-    be.rope(dk, cosK, sinK, rk, heads, headDim, true);
-    q.backward(be, x, dq, rq, dx, true);
-    k.backward(be, ctx, dk, rk, dctx, true);
-    v.backward(be, ctx, dv, rk, dctx, true);
     arena.profile().add(Profile.Kind.ATTENTION, true, t0);
   }
 }

@@ -1,13 +1,19 @@
 package capi.engine;
 
-import java.util.SplittableRandom;
-
 /**
  * A pre-norm transformer block: x += DropPath(Attn(RMSNorm₁(x), context)); x += DropPath(MLP(RMSNorm₂(x))).
  * Self-attention when there is no context (encoder), cross-attention only otherwise (predictor:
- * the norm applies to the queries, not to the context).
+ * the norm applies to the queries, not to the context). The residual stream x is master dtype;
+ * normed branch inputs are compute dtype.
  */
 final class Block {
+  /** The samples a residual branch runs on: all of them in order (index null) or `count` of them (I32 sample numbers). */
+  record Keep(int count, Tensor index) {
+    static Keep all(int batch) {
+      return new Keep(batch, null);
+    }
+  }
+
   final RmsNorm norm1;
   final Attention attn;
   final RmsNorm norm2;
@@ -17,19 +23,22 @@ final class Block {
   private final Object scope;
   private final Branch b1 = new Branch("b1");
   private final Branch b2 = new Branch("b2");
-  private Tensor ctxS, dctxS;
   private int batch, tokens, ctxTokens, ctxDim;
-  private boolean cross;
+  private boolean cross, backward;
 
-  /** Per-branch state: the kept samples, their input, normed input, output and gradients. */
+  /** Per-branch state: the kept samples, their input, normed input, output. */
   private static final class Branch {
     final String name;
-    int[] keep;
+    Keep keep;
     double scale;
-    Tensor in, normed, out, dOut, dNormed, dIn;
+    Tensor in, normed, out;
 
     Branch(String name) {
       this.name = name;
+    }
+
+    boolean all() {
+      return keep.index() == null;
     }
   }
 
@@ -48,109 +57,120 @@ final class Block {
   }
 
   /**
-   * x (B, T, D) updated in place at the coordinates of rope (B·T rows); ctx (B, Tk, Dc) at those of
-   * ctxRope, or null for self-attention. rng null: no drop path. ctx must stay untouched until the
-   * backward, and both coordinate sets until the next forward.
+   * x (B, T, D) updated in place at the coordinates of rope; ctx (B, Tk, Dc) at those of ctxRope,
+   * or null for self-attention. keep1/keep2: the samples of the attention and MLP branches.
+   * backward = true keeps what {@link #backward} needs (ctx must then stay untouched until it,
+   * and both coordinate sets until the next forward).
    */
   void forward(Tensor x, RopeTables rope, Tensor ctx, RopeTables ctxRope, int batch, int tokens, int ctxTokens,
-      int ctxDim, double dropRate, SplittableRandom rng) {
+      int ctxDim, Keep keep1, Keep keep2, boolean backward) {
     Backend be = arena.backend();
     this.batch = batch;
     this.tokens = tokens;
     this.cross = ctx != null;
     this.ctxTokens = ctxTokens;
     this.ctxDim = ctxDim;
+    this.backward = backward;
     // branch 1: attention
-    start(b1, x, dropRate, rng);
-    int n = b1.keep.length;
-    RopeTables.Rotation rotation = kept(b1, "rope", rope.get(attn.freqs.value, attn.headDim), tokens);
+    start(b1, x, keep1);
+    int n = b1.keep.count();
+    RopeTables.Rotation rotation = kept(b1, "rope", rope.get(attn.freqs, attn.headDim), tokens);
     if (cross) {
-      ctxS = arena.get(scope, "ctxS", (long) n * ctxTokens * ctxDim);
-      be.gatherRows(ctx, b1.keep, ctxTokens * ctxDim, ctxS);
-      RopeTables.Rotation ctxRotation = kept(b1, "ctxRope", ctxRope.get(attn.freqs.value, attn.headDim), ctxTokens);
-      attn.forward(b1.normed, rotation, ctxS, ctxRotation, n, tokens, ctxTokens, b1.out);
+      Tensor ctxS = ctx;
+      if (!b1.all()) {
+        ctxS = arena.get(scope, "ctxS", arena.compute(), (long) n * ctxTokens * ctxDim);
+        be.gatherRows(ctx, b1.keep.index(), ctxTokens * ctxDim, ctxS);
+      }
+      RopeTables.Rotation ctxRotation = kept(b1, "ctxRope", ctxRope.get(attn.freqs, attn.headDim), ctxTokens);
+      attn.forward(b1.normed, rotation, ctxS, ctxRotation, n, tokens, ctxTokens, b1.out, backward);
     } else {
-      attn.forward(b1.normed, rotation, b1.normed, rotation, n, tokens, tokens, b1.out);
+      attn.forward(b1.normed, rotation, b1.normed, rotation, n, tokens, tokens, b1.out, backward);
     }
     addBack(b1, b1.out, b1.scale, x);
     // branch 2: MLP
-    start(b2, x, dropRate, rng);
-    mlp.forward(b2.normed, b2.keep.length * tokens, b2.out);
+    start(b2, x, keep2);
+    mlp.forward(b2.normed, (long) b2.keep.count() * tokens, b2.out);
     addBack(b2, b2.out, b2.scale, x);
   }
 
-  /** The rotation of the branch's kept samples ({@code tokens} rows each): all of it when none is dropped. */
+  /** The rotation of the branch's kept samples: all of it when none is dropped or one table serves every sample. */
   private RopeTables.Rotation kept(Branch br, String name, RopeTables.Rotation all, int tokens) {
-    if (br.keep.length == batch) return all;
+    if (br.all() || all.tableRows() <= tokens) return all;
     int cols = tokens * attn.headDim;
-    Tensor cos = arena.get(scope, name + ".cos", (long) br.keep.length * cols);
-    Tensor sin = arena.get(scope, name + ".sin", (long) br.keep.length * cols);
-    arena.backend().gatherRows(all.cos(), br.keep, cols, cos);
-    arena.backend().gatherRows(all.sin(), br.keep, cols, sin);
-    return new RopeTables.Rotation(cos, sin);
+    Tensor cos = arena.get(scope, name + ".cos", arena.master(), (long) br.keep.count() * cols);
+    Tensor sin = arena.get(scope, name + ".sin", arena.master(), (long) br.keep.count() * cols);
+    arena.backend().gatherRows(all.cos(), br.keep.index(), cols, cos);
+    arena.backend().gatherRows(all.sin(), br.keep.index(), cols, sin);
+    return new RopeTables.Rotation(cos, sin, (long) br.keep.count() * tokens);
   }
 
   /** x[keep] += scale·rows (a plain axpy when the branch kept every sample in order). */
   private void addBack(Branch br, Tensor rows, double scale, Tensor x) {
-    if (br.keep.length == batch) arena.backend().axpy(scale, rows, x); // no drop: keep is 0..B−1
-    else arena.backend().scatterAddRows(rows, br.keep, tokens * dim, scale, x);
+    if (br.all()) arena.backend().axpy(scale, rows, x);
+    else arena.backend().scatterAddRows(rows, br.keep.index(), tokens * dim, scale, x);
   }
 
-  /** dst ← src[keep] (a plain copy when every sample is kept). */
-  private void gather(Branch br, Tensor src, Tensor dst) {
-    if (br.keep.length == batch) arena.backend().copy(src, dst);
-    else arena.backend().gatherRows(src, br.keep, tokens * dim, dst);
-  }
-
-  /** Picks the branch's samples, gathers and normalises them. */
-  private void start(Branch br, Tensor x, double dropRate, SplittableRandom rng) {
+  /** Picks the branch's samples, snapshots (when a backward follows) and normalises them. */
+  private void start(Branch br, Tensor x, Keep keep) {
     Backend be = arena.backend();
-    br.keep = DropPath.keep(batch, dropRate, rng);
-    br.scale = (double) batch / br.keep.length;
-    long size = (long) br.keep.length * tokens * dim;
-    br.in = arena.get(scope, br.name + ".in", size);
-    br.normed = arena.get(scope, br.name + ".normed", size);
-    br.out = arena.get(scope, br.name + ".out", size);
-    gather(br, x, br.in);
-    (br == b1 ? norm1 : norm2).forward(br.in, br.keep.length * tokens, br.normed);
+    br.keep = keep;
+    br.scale = (double) batch / keep.count();
+    long size = (long) keep.count() * tokens * dim;
+    br.normed = arena.get(scope, br.name + ".normed", arena.compute(), size);
+    br.out = arena.get(scope, br.name + ".out", arena.master(), size);
+    if (br.all() && !backward) {
+      br.in = x; // read before x changes, and never again
+    } else {
+      br.in = arena.get(scope, br.name + ".in", arena.master(), size);
+      if (br.all()) be.copy(x, br.in);
+      else be.gatherRows(x, keep.index(), tokens * dim, br.in);
+    }
+    (br == b1 ? norm1 : norm2).forward(br.in, (long) keep.count() * tokens, br.normed);
   }
 
   /** dx (B, T, D): gradient of the block output, turned in place into that of its input; dctx += (cross only). */
   void backward(Tensor dx, Tensor dctx) {
     Backend be = arena.backend();
     // branch 2
-    prepareBackward(b2, dx);
-    mlp.backward(b2.dOut, b2.dNormed);
-    finishBackward(b2, norm2, dx);
+    Tensor dOut = gradientOut(b2, dx);
+    Tensor dNormed = arena.get(scope, "b2.dNormed", arena.master(), b2.normed.length());
+    mlp.backward(dOut, dNormed);
+    finishBackward(b2, norm2, dNormed, dx);
     // branch 1
-    prepareBackward(b1, dx);
-    int n = b1.keep.length;
-    be.fill(b1.dNormed, 0);
-    if (cross) {
-      dctxS = arena.get(scope, "dctxS", (long) n * ctxTokens * ctxDim);
+    dOut = gradientOut(b1, dx);
+    dNormed = arena.get(scope, "b1.dNormed", arena.master(), b1.normed.length());
+    int n = b1.keep.count();
+    if (cross && !b1.all()) {
+      Tensor dctxS = arena.get(scope, "dctxS", arena.master(), (long) n * ctxTokens * ctxDim);
       be.fill(dctxS, 0);
-      attn.backward(b1.dOut, b1.dNormed, dctxS);
-      be.scatterAddRows(dctxS, b1.keep, ctxTokens * ctxDim, 1, dctx);
+      attn.backward(dOut, dNormed, dctxS);
+      be.scatterAddRows(dctxS, b1.keep.index(), ctxTokens * ctxDim, 1, dctx);
     } else {
-      attn.backward(b1.dOut, b1.dNormed, b1.dNormed);
+      attn.backward(dOut, dNormed, dctx);
     }
-    finishBackward(b1, norm1, dx);
+    finishBackward(b1, norm1, dNormed, dx);
   }
 
-  private void prepareBackward(Branch br, Tensor dx) {
+  /** The gradient of the branch output (compute dtype): dx at its samples, times the branch scale. */
+  private Tensor gradientOut(Branch br, Tensor dx) {
     Backend be = arena.backend();
-    long size = (long) br.keep.length * tokens * dim;
-    br.dOut = arena.get(scope, br.name + ".dOut", size);
-    br.dNormed = arena.get(scope, br.name + ".dNormed", size);
-    br.dIn = arena.get(scope, br.name + ".dIn", size);
-    gather(br, dx, br.dOut);
-    be.scale(br.dOut, br.scale);
+    Tensor dOut = arena.get(scope, br.name + ".dOut", arena.compute(), br.out.length());
+    if (br.all()) be.copy(dx, dOut);
+    else be.gatherRows(dx, br.keep.index(), tokens * dim, dOut);
+    if (br.scale != 1) be.scale(dOut, br.scale);
+    return dOut;
   }
 
-  private void finishBackward(Branch br, RmsNorm norm, Tensor dx) {
+  private void finishBackward(Branch br, RmsNorm norm, Tensor dNormed, Tensor dx) {
     Backend be = arena.backend();
-    be.fill(br.dIn, 0);
-    norm.backward(br.in, br.dNormed, br.keep.length * tokens, br.dIn);
-    addBack(br, br.dIn, 1, dx);
+    long rows = (long) br.keep.count() * tokens;
+    if (br.all()) {
+      norm.backward(br.in, dNormed, rows, dx); // dx += the branch's gradient
+      return;
+    }
+    Tensor dIn = arena.get(scope, br.name + ".dIn", arena.master(), br.in.length());
+    be.fill(dIn, 0);
+    norm.backward(br.in, dNormed, rows, dIn);
+    be.scatterAddRows(dIn, br.keep.index(), tokens * dim, 1, dx);
   }
 }

@@ -3,7 +3,6 @@ package capi.engine;
 import capi.config.ModelConfig;
 import capi.config.OptimConfig;
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -13,14 +12,24 @@ import java.util.SplittableRandom;
 
 /**
  * One CAPI worker's model and training step (docs/ALGORITHM.md §3–§4), in phases the runtime drives:
- * {@link #teacherForward} → {@link #sinkhorn} → {@link #clusteringForwardBackward} →
- * {@link #studentForwardBackward} → (gradient all-reduce) → {@link #apply}.
+ * {@link #teacherForward} (uploads the step's inputs) → {@link #sinkhorn} →
+ * {@link #clusteringForwardBackward} → {@link #studentForwardBackward} → (all-reduce of
+ * {@link #gradients()}) → {@link #apply} → {@link #stepScalars()} (the step's one read-back).
  *
- * <p>Three models, each one flat buffer: the student (backbone + head, with gradients), the
- * teacher (its EMA, same layout) and the clustering head. Names are the reference's. The
- * optimiser step counter is not part of {@link #state()}: use {@link #optimizerStep()}.
+ * <p>Buffers (master dtype unless said): parameters [student | clustering head] in one buffer,
+ * their gradients, Adam moments likewise (so the update is one pass and the all-reduce one
+ * message); the teacher (the student's EMA, same layout as the student) in its own; compute
+ * copies of the weights when the compute dtype differs; a small F64 scalars tensor the losses,
+ * target entropy and gradient norm are written into. Names are the reference's. The optimiser
+ * step counter is not part of {@link #state()}: use {@link #optimizerStep()}.
  */
 public final class CapiTrainer implements AutoCloseable {
+  private static final int LOSS_CAPI = 0, LOSS_CLUSTERING = 1, ENTROPY = 2, GRAD_SQUARES = 3, SLOTS = 4;
+  private static final String ROPE = "rope.freqs";
+
+  /** What a step computed, read back once: local mean losses, the targets' mean entropy, the reduced gradient's norm. */
+  public record StepScalars(double lossCapi, double lossClustering, double targetEntropy, double gradNorm) {}
+
   private final ModelConfig cfg;
   private final OptimConfig optim;
   private final Backend be;
@@ -35,17 +44,21 @@ public final class CapiTrainer implements AutoCloseable {
   private final Backbone teacherBackbone;
   private final ClusteringHead clusteringHead;
   private final Sinkhorn sinkhorn;
-  private final Tensor studentM, studentV, clusteringM, clusteringV;
+  private final Indices indices;
+  private final List<Tensor> owned = new ArrayList<>();
+  private final Tensor params, grads, moment1, moment2, teacherValues, scalars;
+  private final long studentLength;
   private final long[] segments;
-  private final double[] lrMult, wdMult;
+  private final double[] lrMult, wdMult, lrs, wds;
+  private final double[] scalarsHost = new double[SLOTS];
   private long step;
   // per-step state
   private int batch;
   private int[] predictIndices;
-  private Tensor images, tokens, assignments, targets, dPred, dLogits, dClusterLogits;
-  private Tensor clusterLogits, predTokens, studentLogits;
-  private ByteBuffer studentGradStage, clusteringGradStage;
-  private boolean studentStaged, clusteringStaged;
+  private final Block.Keep[] keeps; // per student branch, this step's (null: every sample)
+  private Tensor pixels, images, tokens, assignments, targets, clusterLogits, predTokens, studentLogits;
+  private ByteBuffer gradStage, gradMessage;
+  private boolean staged;
   private double[] evalGlobal, evalRegisters, evalFeatures;
 
   private CapiTrainer(ModelConfig cfg, OptimConfig optim, Backend be) {
@@ -54,21 +67,32 @@ public final class CapiTrainer implements AutoCloseable {
     this.be = be;
     studentArena = new Arena(be, profile);
     teacherArena = new Arena(be, profile);
+    indices = new Indices(studentArena);
     studentBackbone = new Backbone(student, cfg, studentArena, false);
     studentHead = new StudentHead(student, cfg.predDim(), cfg.prototypes(), studentArena);
     teacherBackbone = new Backbone(teacher, cfg, teacherArena, true);
     new StudentHead(teacher, cfg.predDim(), cfg.prototypes(), teacherArena); // the EMA head: kept, unused
     clusteringHead = new ClusteringHead(clustering, cfg.dim(), cfg.prototypes(), teacherArena);
     sinkhorn = new Sinkhorn(teacherArena);
-    student.allocate(be, true);
-    teacher.allocate(be, false);
-    clustering.allocate(be, true);
-    studentM = be.allocate(student.length());
-    studentV = be.allocate(student.length());
-    clusteringM = be.allocate(clustering.length());
-    clusteringV = be.allocate(clustering.length());
+    Precision p = be.precision();
+    studentLength = student.length();
+    long all = studentLength + clustering.length();
+    params = own(p.master(), all);
+    grads = own(p.master(), all);
+    moment1 = own(p.master(), all);
+    moment2 = own(p.master(), all);
+    teacherValues = own(p.master(), studentLength);
+    scalars = own(DType.F64, SLOTS);
+    boolean copies = p.compute() != p.master();
+    Tensor compute = copies ? own(p.compute(), all) : null;
+    student.bind(be, be.view(params, 0, studentLength), be.view(grads, 0, studentLength),
+        copies ? be.view(compute, 0, studentLength) : null);
+    clustering.bind(be, be.view(params, studentLength, clustering.length()),
+        be.view(grads, studentLength, clustering.length()),
+        copies ? be.view(compute, studentLength, clustering.length()) : null);
+    teacher.bind(be, teacherValues, null, copies ? own(p.compute(), studentLength) : null);
     List<Param> ps = student.params();
-    segments = new long[ps.size() + 1];
+    segments = new long[ps.size() + 2];
     lrMult = new double[ps.size()];
     wdMult = new double[ps.size()];
     for (int i = 0; i < ps.size(); i++) {
@@ -76,25 +100,41 @@ public final class CapiTrainer implements AutoCloseable {
       lrMult[i] = lrMultiplier(ps.get(i).name, optim);
       wdMult[i] = wdMultiplier(ps.get(i).name, optim);
     }
+    segments[ps.size() + 1] = all; // the clustering head, one segment
+    lrs = new double[ps.size() + 1];
+    wds = new double[ps.size() + 1];
+    keeps = new Block.Keep[2 * (cfg.depth() + cfg.predDepth())];
   }
 
-  /** Reference initialisation from `seed`; the teacher starts as a copy of the student. */
-  public static CapiTrainer create(ModelConfig model, OptimConfig optim, long seed, int threads) {
-    return create(model, optim, seed, new Nd4jBackend(Precision.of(model.precision()), threads));
+  private Tensor own(DType dtype, long length) {
+    Tensor t = be.allocate(dtype, length);
+    owned.add(t);
+    return t;
   }
 
-  /** As {@link #create(ModelConfig, OptimConfig, long, int)} on a given backend, which the trainer then owns. */
+  /**
+   * Reference initialisation from `seed` on `backend` (the trainer owns and closes it); the
+   * teacher starts as a copy of the student. The backend's precision is the training precision.
+   */
   public static CapiTrainer create(ModelConfig model, OptimConfig optim, long seed, Backend backend) {
-    if (backend.precision() != Precision.of(model.precision())) {
+    Precision configured = Precision.of(model.precision());
+    if (backend.precision() != configured && !(configured == Precision.FLOAT32 && backend.precision() == Precision.BF16_MIXED)) {
       backend.close();
-      throw new IllegalArgumentException("model precision " + model.precision() + " on a " + backend.precision() + " backend");
+      throw new IllegalArgumentException("model precision " + model.precision() + " on a " + backend.precision().configName()
+          + " backend");
     }
     CapiTrainer t = new CapiTrainer(model, optim, backend);
     Random rng = new Random(seed);
     Init.model(t.be, t.student, rng);
     Init.clustering(t.be, t.clustering, rng);
     t.be.copy(t.student.values(), t.teacher.values());
+    t.parametersChanged();
     return t;
+  }
+
+  /** As {@link #create(ModelConfig, OptimConfig, long, Backend)} on the "cpu" backend in model.precision(). */
+  public static CapiTrainer create(ModelConfig model, OptimConfig optim, long seed, int threads) {
+    return create(model, optim, seed, Backends.create("cpu", Precision.of(model.precision()), 0, threads));
   }
 
   /** get_params_groups: "patch_embed" → lr × patch mult; "rope" → lr × 0. */
@@ -109,8 +149,34 @@ public final class CapiTrainer implements AutoCloseable {
     return name.contains("norm") && name.contains("weight") ? o.normWdMult() : 1;
   }
 
+  /**
+   * Parameters were set from the host: reads the frozen RoPE frequencies back (their tables are
+   * cached by value) and drops the cached tables. A teacher whose frequencies differ from the
+   * student's is not frozen (the EMA moves it): its tables are recomputed every forward.
+   */
+  private void parametersChanged() {
+    student.syncHost(ROPE);
+    teacher.syncHost(ROPE);
+    boolean same = true;
+    for (Param p : teacher.params()) {
+      if (p.name.contains(ROPE)) same &= java.util.Arrays.equals(p.host, student.get(p.name).host);
+    }
+    if (!same) for (Param p : teacher.params()) if (p.name.contains(ROPE)) p.host = null;
+    studentBackbone.invalidateRope();
+    teacherBackbone.invalidateRope();
+  }
+
   public ModelConfig model() {
     return cfg;
+  }
+
+  /** One line about the backend (device, threads). */
+  public String backendDescription() {
+    return be.describe();
+  }
+
+  public Precision precision() {
+    return be.precision();
   }
 
   /** Time per layer kind since the last reset (capi bench). */
@@ -120,146 +186,160 @@ public final class CapiTrainer implements AutoCloseable {
 
   // ---- the step ---------------------------------------------------------------------------------
 
-  /** Teacher encoder on all patches, then the clustering logits (N, B, K). */
+  /**
+   * Uploads the step (images as U8 and every index set in one transfer; the drop-path samples
+   * are drawn here from in.dropPathSeed()), then the teacher encoder on all patches and the
+   * clustering logits (N, B, K).
+   */
   public void teacherForward(StepInput in) {
     teacherForward(in, null);
   }
 
-  /** As {@link #teacherForward(StepInput)} with float64 images (parity checks); null: in.images(). */
+  /** As {@link #teacherForward(StepInput)} with float64 images (parity checks) instead of in.pixels(). */
   public void teacherForward(StepInput in, double[] exactImages) {
     int n = cfg.patches(), d = cfg.dim();
     batch = in.batch();
     predictIndices = in.predictIndices();
-    uploadImages(in.images(), exactImages);
-    Tensor ctx = teacherBackbone.encode(images, batch, allPatches(batch), 0, null);
-    // (B, R + N, D) → patch tokens position-major (N, B, D): the reference's transpose(0, 1)
-    int seq = teacherBackbone.sequence(), r = cfg.registers();
-    int[] rows = new int[n * batch];
+    uploadStep(in);
+    uploadImages(in.pixels(), in.mean(), in.std(), exactImages, batch);
+    be.fill(grads, 0);
+    teacher.refreshCompute();
+    clustering.refreshCompute();
+    Tensor ctx = teacherBackbone.encode(images, batch, indices, "teacher", true, null, false);
+    tokens = teacherArena.get(this, "tokens", be.precision().compute(), (long) n * batch * d);
+    be.gatherRows(ctx, indices.get("tokens"), d, tokens); // (B, R + N, D) → patch tokens (N, B, D)
+    clusterLogits = clusteringHead.forward(tokens, (long) n * batch);
+  }
+
+  /** Fills and uploads every index set of the step. */
+  private void uploadStep(StepInput in) {
+    int n = cfg.patches(), r = cfg.registers(), seq = r + n;
+    indices.clear();
+    teacherBackbone.indexEncode(indices, "teacher", batch, null);
+    studentBackbone.indexEncode(indices, "student", batch, in.visibleIndices());
+    studentBackbone.indexPredict(indices, "student", batch, in.predictIndices());
+    // the reference's transpose(0, 1): row p·B + b of the tokens is row b·(R + N) + R + p of the encoder output
+    int at = indices.reserve("tokens", n * batch);
     for (int p = 0; p < n; p++) {
-      for (int b = 0; b < batch; b++) rows[p * batch + b] = b * seq + r + p;
+      for (int b = 0; b < batch; b++) indices.host()[at + p * batch + b] = b * seq + r + p;
     }
-    tokens = teacherArena.get(tokens, (long) n * batch * d);
-    be.gatherRows(ctx, rows, d, tokens);
-    clusterLogits = clusteringHead.forward(tokens, n * batch);
+    // student targets: rows b·N + p of (B, N, K) = rows p·B + b of the (N, B, K) assignments
+    at = indices.reserve("targets", predictIndices.length);
+    for (int i = 0; i < predictIndices.length; i++) {
+      indices.host()[at + i] = (predictIndices[i] % n) * batch + predictIndices[i] / n;
+    }
+    java.util.Arrays.fill(keeps, null);
+    if (cfg.dropPathRate() > 0) {
+      SplittableRandom rng = new SplittableRandom(in.dropPathSeed()); // drawn in block order, branch 1 then 2
+      for (int i = 0; i < keeps.length; i++) {
+        int[] k = DropPath.keep(batch, cfg.dropPathRate(), rng);
+        if (k.length < batch) indices.put("keep." + i, k);
+      }
+    }
+    indices.upload();
+    for (int i = 0; i < keeps.length; i++) {
+      if (indices.has("keep." + i)) keeps[i] = new Block.Keep(indices.length("keep." + i), indices.get("keep." + i));
+    }
   }
 
   /**
-   * Sinkhorn-Knopp of logits/target-temp over the global batch → targets: per position, or over
-   * the (N·B) tokens as one set (the reference's positionwise_sk = False; (N, B, K) is contiguous).
+   * Sinkhorn-Knopp of the clustering logits at target-temp over the global batch → assignments,
+   * per position or over the (N·B) tokens as one set (the reference's positionwise_sk = False;
+   * (N, B, K) is contiguous); then the student targets and their entropy.
    */
   public void sinkhorn(Reducer reducer) {
     int n = cfg.patches(), k = cfg.prototypes();
-    assignments = teacherArena.get(assignments, (long) n * batch * k);
-    be.copy(clusterLogits, assignments);
-    be.scale(assignments, 1 / cfg.targetTemp());
-    if (cfg.positionwiseSinkhorn()) sinkhorn.run(assignments, n, batch, k, cfg.sinkhornIterations(), reducer);
-    else sinkhorn.run(assignments, 1, n * batch, k, cfg.sinkhornIterations(), reducer);
-    // student targets: rows b·N + p of (B, N, K) = rows p·B + b of (N, B, K)
-    int[] rows = new int[predictIndices.length];
-    for (int i = 0; i < rows.length; i++) rows[i] = (predictIndices[i] % n) * batch + predictIndices[i] / n;
-    targets = teacherArena.get(targets, (long) rows.length * k);
-    be.gatherRows(assignments, rows, k, targets);
-  }
-
-  /** loss_clustering: mean over the local N·B tokens; gradients into the clustering grad buffer. */
-  public double clusteringForwardBackward() {
-    int rows = cfg.patches() * batch, k = cfg.prototypes();
-    long t0 = Profile.now();
-    dClusterLogits = teacherArena.get(dClusterLogits, (long) rows * k);
-    double sum = be.softTargetCrossEntropy(clusterLogits, assignments, rows, k, cfg.clusteringTemp(), dClusterLogits, 1.0 / rows);
-    profile.add(Profile.Kind.LOSS, false, t0);
-    be.fill(clustering.grads(), 0);
-    clusteringHead.backward(dClusterLogits);
-    clusteringStaged = false;
-    return sum / rows;
-  }
-
-  /** loss_capi: mean over the local B·P predictions; gradients into the student grad buffer. */
-  public double studentForwardBackward(StepInput in, long dropPathSeed) {
-    return studentForwardBackward(in, dropPathSeed, null);
-  }
-
-  /** As {@link #studentForwardBackward(StepInput, long)} with float64 images; null: in.images(). */
-  public double studentForwardBackward(StepInput in, long dropPathSeed, double[] exactImages) {
-    if (!java.util.Arrays.equals(in.predictIndices(), predictIndices)) {
-      throw new IllegalStateException("studentForwardBackward needs the StepInput of the preceding teacherForward");
+    assignments = teacherArena.get(this, "assignments", be.precision().master(), (long) n * batch * k);
+    if (cfg.positionwiseSinkhorn()) {
+      sinkhorn.run(clusterLogits, assignments, n, batch, k, cfg.sinkhornIterations(), cfg.targetTemp(), reducer);
+    } else {
+      sinkhorn.run(clusterLogits, assignments, 1, n * batch, k, cfg.sinkhornIterations(), cfg.targetTemp(), reducer);
     }
-    int rows = in.predictIndices().length, k = cfg.prototypes();
-    uploadImages(in.images(), exactImages);
-    SplittableRandom rng = cfg.dropPathRate() > 0 ? new SplittableRandom(dropPathSeed) : null;
-    be.fill(student.grads(), 0);
-    studentBackbone.encode(images, in.batch(), in.visibleIndices(), cfg.dropPathRate(), rng);
-    predTokens = studentBackbone.predict(in.predictIndices(), cfg.predDepth(), rng);
+    targets = teacherArena.get(this, "targets", be.precision().master(), (long) predictIndices.length * k);
+    be.gatherRows(assignments, indices.get("targets"), k, targets);
+    be.entropyRows(targets, predictIndices.length, k, scalars, ENTROPY);
+  }
+
+  /** loss_clustering (mean over the local N·B tokens, into the scalars); gradients into the clustering head's. */
+  public void clusteringForwardBackward() {
+    long rows = (long) cfg.patches() * batch;
+    int k = cfg.prototypes();
+    long t0 = Profile.now();
+    Tensor dLogits = teacherArena.get(this, "dClusterLogits", be.precision().compute(), rows * k);
+    be.softTargetCrossEntropy(clusterLogits, assignments, rows, k, cfg.clusteringTemp(), dLogits, 1.0 / rows, scalars,
+        LOSS_CLUSTERING);
+    profile.add(Profile.Kind.LOSS, false, t0);
+    clusteringHead.backward(dLogits);
+  }
+
+  /** loss_capi (mean over the local B·P predictions, into the scalars); gradients into the student's. */
+  public void studentForwardBackward() {
+    int rows = predictIndices.length, k = cfg.prototypes();
+    student.refreshCompute();
+    studentBackbone.encode(images, batch, indices, "student", false, keeps, true);
+    predTokens = studentBackbone.predict(indices, "student", false, cfg.predDepth(), keeps, true);
     studentLogits = studentHead.forward(predTokens, rows);
     long t0 = Profile.now();
-    dLogits = studentArena.get(dLogits, (long) rows * k);
-    double sum = be.softTargetCrossEntropy(studentLogits, targets, rows, k, cfg.studentTemp(), dLogits, 1.0 / rows);
+    Tensor dLogits = studentArena.get(this, "dLogits", be.precision().compute(), (long) rows * k);
+    be.softTargetCrossEntropy(studentLogits, targets, rows, k, cfg.studentTemp(), dLogits, 1.0 / rows, scalars, LOSS_CAPI);
     profile.add(Profile.Kind.LOSS, false, t0);
-    dPred = studentArena.get(dPred, (long) rows * cfg.predDim());
+    Tensor dPred = studentArena.get(this, "dPred", be.precision().master(), (long) rows * cfg.predDim());
     studentHead.backward(dLogits, dPred);
-    studentBackbone.backward(dPred);
-    studentStaged = false;
-    return sum / rows;
-  }
-
-  /** Mean entropy of the local targets (B·P rows). */
-  public double targetEntropy() {
-    int rows = predictIndices.length;
-    return be.entropyRows(targets, rows, cfg.prototypes()) / rows;
-  }
-
-  /** The whole student gradient as float32 (direct, native order); reduce it in place before apply. */
-  public ByteBuffer studentGradients() {
-    studentGradStage = stage(studentGradStage, student.grads());
-    studentStaged = true;
-    return studentGradStage;
-  }
-
-  /** The whole clustering-head gradient, likewise. */
-  public ByteBuffer clusteringGradients() {
-    clusteringGradStage = stage(clusteringGradStage, clustering.grads());
-    clusteringStaged = true;
-    return clusteringGradStage;
-  }
-
-  private ByteBuffer stage(ByteBuffer buf, Tensor grads) {
-    if (buf == null) buf = ByteBuffer.allocateDirect((int) (4 * grads.length())).order(ByteOrder.nativeOrder());
-    be.download(grads, buf.asFloatBuffer());
-    return buf;
+    studentBackbone.backward(dPred, indices);
   }
 
   /**
-   * Student AdamW (lr × multipliers, wd × multipliers), then the EMA of the teacher with the new
-   * student weights, then the clustering AdamW: the reference's order. Gradients handed out by
-   * {@link #studentGradients()} / {@link #clusteringGradients()} are read back (reduced) first.
+   * The whole gradient, student then clustering head, as float32 (direct, native order, exactly
+   * {@link #gradientCount()} values): reduce it in place (one all-reduce); {@link #apply} reads it back.
+   */
+  public ByteBuffer gradients() {
+    long bytes = 4 * grads.length();
+    if (gradStage == null) {
+      gradStage = be.hostBuffer(bytes);
+      gradMessage = gradStage.duplicate().order(gradStage.order()).position(0).limit((int) bytes).slice()
+          .order(gradStage.order());
+    }
+    be.stage(grads, gradStage);
+    staged = true;
+    return gradMessage.clear();
+  }
+
+  /** Values in {@link #gradients()}: student and clustering-head parameters. */
+  public int gradientCount() {
+    return (int) grads.length();
+  }
+
+  /**
+   * The gradient norm of the student (after the reduction, when {@link #gradients()} was handed
+   * out), then one pass of student AdamW (lr × multipliers, wd × multipliers), the teacher's EMA
+   * with the new student weights and the clustering AdamW: the reference's order.
    */
   public void apply(double lr, double momentum, double clusteringLr) {
-    if (studentStaged) be.upload(studentGradStage.asFloatBuffer(), student.grads());
-    if (clusteringStaged) be.upload(clusteringGradStage.asFloatBuffer(), clustering.grads());
-    studentStaged = clusteringStaged = false;
+    if (staged) be.unstage(gradStage, grads);
+    staged = false;
     long t0 = Profile.now();
+    be.sumSquares(student.grads(), scalars, GRAD_SQUARES);
     step++;
-    double[] lrs = new double[lrMult.length], wds = new double[wdMult.length];
-    for (int i = 0; i < lrs.length; i++) {
+    for (int i = 0; i < lrMult.length; i++) {
       lrs[i] = lr * lrMult[i];
       wds[i] = optim.weightDecay() * wdMult[i];
     }
-    be.adamw(student.values(), student.grads(), studentM, studentV, segments, lrs, wds,
-        optim.beta1(), optim.beta2(), optim.eps(), step);
-    be.ema(teacher.values(), student.values(), momentum);
-    be.adamw(clustering.values(), clustering.grads(), clusteringM, clusteringV, new long[] {0, clustering.length()},
-        new double[] {clusteringLr}, new double[] {optim.clusteringWeightDecay()},
-        optim.beta1(), optim.beta2(), optim.eps(), step);
+    lrs[lrMult.length] = clusteringLr;
+    wds[lrMult.length] = optim.clusteringWeightDecay();
+    be.adamw(params, grads, moment1, moment2, segments, lrs, wds, optim.beta1(), optim.beta2(), optim.eps(), step,
+        teacherValues, momentum);
     profile.add(Profile.Kind.OPTIMIZER, false, t0);
   }
 
-  /** L2 norm of the student gradient (after the reduction when it was read back by apply). */
-  public double gradientNorm() {
-    if (studentStaged) {
-      be.upload(studentGradStage.asFloatBuffer(), student.grads()); // the reduced values, once
-      studentStaged = false;
-    }
-    return Math.sqrt(be.sumSquares(student.grads()));
+  /**
+   * The step's scalars in one read: the losses and target entropy of the current step, the
+   * gradient norm of the last {@link #apply}.
+   */
+  public StepScalars stepScalars() {
+    be.download(scalars, 0, scalarsHost, 0, SLOTS);
+    double tokensPerStep = (double) cfg.patches() * batch, predictions = predictIndices.length;
+    return new StepScalars(scalarsHost[LOSS_CAPI] / predictions, scalarsHost[LOSS_CLUSTERING] / tokensPerStep,
+        scalarsHost[ENTROPY] / predictions, Math.sqrt(scalarsHost[GRAD_SQUARES]));
   }
 
   /** Bytes of backend memory held (parameters, optimiser state, activations): flat over a run. */
@@ -281,39 +361,47 @@ public final class CapiTrainer implements AutoCloseable {
 
   // ---- evaluation -------------------------------------------------------------------------------
 
-  /** Teacher backbone on all patches (reference EncoderDecoder.forward). */
-  public EvalOutput evalForward(float[] imageData, int batch) {
-    return evalForward(imageData, null, batch);
+  /** Teacher backbone on all patches (reference EncoderDecoder.forward) of U8 images (B, C, H, W). */
+  public EvalOutput evalForward(byte[] pixels, double[] mean, double[] std, int batch) {
+    return evalForward(pixels, mean, std, null, batch);
   }
 
-  /** As {@link #evalForward(float[], int)}, with float64 images when exactImages is not null. */
-  public EvalOutput evalForward(float[] imageData, double[] exactImages, int batch) {
+  /** As {@link #evalForward(byte[], double[], double[], int)} with float64 images (parity checks). */
+  public EvalOutput evalForward(double[] exactImages, int batch) {
+    return evalForward(null, null, null, exactImages, batch);
+  }
+
+  private EvalOutput evalForward(byte[] pixelData, double[] mean, double[] std, double[] exactImages, int batch) {
     int n = cfg.patches(), d = cfg.dim(), r = cfg.registers(), dp = cfg.predDim();
-    uploadImages(imageData, exactImages);
-    int[] all = allPatches(batch);
-    double[] c = whole(teacherBackbone.encode(images, batch, all, 0, null));
+    indices.clear();
+    teacherBackbone.indexEncode(indices, "eval", batch, null);
+    teacherBackbone.indexPredict(indices, "eval", batch, null);
+    indices.upload();
+    uploadImages(pixelData, mean, std, exactImages, batch);
+    teacher.refreshCompute();
+    double[] c = whole(teacherBackbone.encode(images, batch, indices, "eval", true, null, false));
     int seq = r + n;
     evalRegisters = new double[batch * r * d];
     evalFeatures = new double[batch * n * d];
-    double[] mean = new double[batch * d];
+    double[] patchMean = new double[batch * d];
     for (int b = 0; b < batch; b++) {
       System.arraycopy(c, b * seq * d, evalRegisters, b * r * d, r * d);
       System.arraycopy(c, (b * seq + r) * d, evalFeatures, b * n * d, n * d);
     }
     // predictor pooling: queries at all positions, the first block's output after dec_norm, averaged
-    double[] p = whole(teacherBackbone.predict(all, 1, null));
+    double[] p = whole(teacherBackbone.predict(indices, "eval", true, 1, null, false));
     evalGlobal = new double[batch * dp];
     for (int b = 0; b < batch; b++) {
       for (int q = 0; q < n; q++) {
         for (int j = 0; j < dp; j++) evalGlobal[b * dp + j] += p[(b * n + q) * dp + j] / n;
-        for (int j = 0; j < d; j++) mean[b * d + j] += evalFeatures[(b * n + q) * d + j] / n;
+        for (int j = 0; j < d; j++) patchMean[b * d + j] += evalFeatures[(b * n + q) * d + j] / n;
       }
     }
     return new EvalOutput(
         named("global_repr", evalGlobal, batch, dp),
         named("registers", evalRegisters, batch, r, d),
         named("feature_map", evalFeatures, batch, cfg.gridH(), cfg.gridW(), d),
-        named("patch_mean", mean, batch, d));
+        named("patch_mean", patchMean, batch, d));
   }
 
   private static NamedTensor named(String name, double[] values, int... shape) {
@@ -322,17 +410,24 @@ public final class CapiTrainer implements AutoCloseable {
     return new NamedTensor(name, shape, f);
   }
 
-  private int[] allPatches(int batch) {
-    int[] all = new int[batch * cfg.patches()];
-    for (int i = 0; i < all.length; i++) all[i] = i;
-    return all;
-  }
-
-  private void uploadImages(float[] data, double[] exact) {
-    int n = exact != null ? exact.length : data.length;
-    images = teacherArena.get(images, n);
-    if (exact != null) be.upload(exact, 0, images, 0, n);
-    else be.upload(data, 0, images, 0, n);
+  /** images (B, C, H, W, compute dtype) ← U8 pixels normalised per channel, or float64 images as they are. */
+  private void uploadImages(byte[] pixelData, double[] mean, double[] std, double[] exact, int batch) {
+    long plane = (long) cfg.imageHeight() * cfg.imageWidth(), n = batch * cfg.inChannels() * plane;
+    images = teacherArena.get(this, "images", be.precision().compute(), n);
+    if (exact != null) {
+      if (exact.length != n) throw new IllegalArgumentException(exact.length + " image values, expected " + n);
+      be.upload(exact, 0, images, 0, (int) n);
+      return;
+    }
+    if (pixelData == null || pixelData.length != n) {
+      throw new IllegalArgumentException((pixelData == null ? 0 : pixelData.length) + " pixels, expected " + n);
+    }
+    if (mean == null || std == null || mean.length != cfg.inChannels() || std.length != cfg.inChannels()) {
+      throw new IllegalArgumentException("image mean and std need " + cfg.inChannels() + " values each");
+    }
+    pixels = teacherArena.get(this, "pixels", DType.U8, n);
+    be.upload(pixelData, 0, pixels, 0, (int) n);
+    be.normalizeImages(pixels, cfg.inChannels(), plane, mean, std, images);
   }
 
   // ---- state ------------------------------------------------------------------------------------
@@ -342,7 +437,7 @@ public final class CapiTrainer implements AutoCloseable {
     LinkedHashMap<String, NamedTensor> out = new LinkedHashMap<>();
     for (Slot s : slots()) {
       float[] data = new float[(int) s.param.length];
-      be.download(s.buffer, s.param.offset, data, 0, data.length);
+      be.download(s.buffer, s.base + s.param.offset, data, 0, data.length);
       out.put(s.key, new NamedTensor(s.key, s.param.shape, data));
     }
     return out;
@@ -357,15 +452,16 @@ public final class CapiTrainer implements AutoCloseable {
         throw new IllegalArgumentException("state: " + s.key + " has shape " + java.util.Arrays.toString(t.shape())
             + ", expected " + java.util.Arrays.toString(s.param.shape));
       }
-      be.upload(t.data(), 0, s.buffer, s.param.offset, t.data().length);
+      be.upload(t.data(), 0, s.buffer, s.base + s.param.offset, t.data().length);
     }
+    parametersChanged();
   }
 
   /** A named tensor of {@link #state()} as float64 (parity checks). */
   public double[] read(String key) {
     Slot s = slot(key);
     double[] out = new double[(int) s.param.length];
-    be.download(s.buffer, s.param.offset, out, 0, out.length);
+    be.download(s.buffer, s.base + s.param.offset, out, 0, out.length);
     return out;
   }
 
@@ -373,7 +469,8 @@ public final class CapiTrainer implements AutoCloseable {
   public void write(String key, double[] values) {
     Slot s = slot(key);
     if (values.length != s.param.length) throw new IllegalArgumentException(key + ": " + values.length + " values, expected " + s.param.length);
-    be.upload(values, 0, s.buffer, s.param.offset, values.length);
+    be.upload(values, 0, s.buffer, s.base + s.param.offset, values.length);
+    parametersChanged();
   }
 
   /** The shape of a named tensor of {@link #state()}. */
@@ -389,8 +486,8 @@ public final class CapiTrainer implements AutoCloseable {
    * eval/registers, eval/feature_map.
    */
   public double[] probe(String key) {
-    if (key.startsWith("grad/student/")) return slice(student.grads(), student.get(key.substring(13)));
-    if (key.startsWith("grad/clustering/")) return slice(clustering.grads(), clustering.get(key.substring(16)));
+    if (key.startsWith("grad/student/")) return slice(student.get(key.substring(13)).grad);
+    if (key.startsWith("grad/clustering/")) return slice(clustering.get(key.substring(16)).grad);
     return switch (key) {
       case "teacher/patch_tokens" -> patchTokensBatchMajor();
       case "teacher/cluster_logits" -> whole(clusterLogits);
@@ -420,23 +517,22 @@ public final class CapiTrainer implements AutoCloseable {
     return out;
   }
 
-  private double[] slice(Tensor buf, Param p) {
-    double[] out = new double[(int) p.length];
-    be.download(buf, p.offset, out, 0, out.length);
-    return out;
+  private double[] slice(Tensor view) {
+    return whole(view);
   }
 
-  private record Slot(String key, Param param, Tensor buffer) {}
+  /** A named window of a buffer: param's elements at base + param.offset. */
+  private record Slot(String key, Param param, Tensor buffer, long base) {}
 
   private List<Slot> slots() {
     List<Slot> out = new ArrayList<>();
-    for (Param p : student.params()) out.add(new Slot("student/" + p.name, p, student.values()));
-    for (Param p : teacher.params()) out.add(new Slot("teacher/" + p.name, p, teacher.values()));
-    for (Param p : clustering.params()) out.add(new Slot("clustering/" + p.name, p, clustering.values()));
-    for (Param p : student.params()) out.add(new Slot("optim/student/exp_avg/" + p.name, p, studentM));
-    for (Param p : student.params()) out.add(new Slot("optim/student/exp_avg_sq/" + p.name, p, studentV));
-    for (Param p : clustering.params()) out.add(new Slot("optim/clustering/exp_avg/" + p.name, p, clusteringM));
-    for (Param p : clustering.params()) out.add(new Slot("optim/clustering/exp_avg_sq/" + p.name, p, clusteringV));
+    for (Param p : student.params()) out.add(new Slot("student/" + p.name, p, params, 0));
+    for (Param p : teacher.params()) out.add(new Slot("teacher/" + p.name, p, teacherValues, 0));
+    for (Param p : clustering.params()) out.add(new Slot("clustering/" + p.name, p, params, studentLength));
+    for (Param p : student.params()) out.add(new Slot("optim/student/exp_avg/" + p.name, p, moment1, 0));
+    for (Param p : student.params()) out.add(new Slot("optim/student/exp_avg_sq/" + p.name, p, moment2, 0));
+    for (Param p : clustering.params()) out.add(new Slot("optim/clustering/exp_avg/" + p.name, p, moment1, studentLength));
+    for (Param p : clustering.params()) out.add(new Slot("optim/clustering/exp_avg_sq/" + p.name, p, moment2, studentLength));
     return out;
   }
 
@@ -462,13 +558,7 @@ public final class CapiTrainer implements AutoCloseable {
   public void close() {
     studentArena.close();
     teacherArena.close();
-    student.close();
-    teacher.close();
-    clustering.close();
-    be.free(studentM);
-    be.free(studentV);
-    be.free(clusteringM);
-    be.free(clusteringV);
+    for (Tensor t : owned) be.free(t);
     be.close();
   }
 }

@@ -36,8 +36,9 @@ public final class GoldenParity {
     }
   }
 
+  /** The golden iterations on the cpu backend in {@code precision}. */
   public static Result run(Path dir, Precision precision) throws IOException {
-    return run(dir, precision, p -> new Nd4jBackend(p, 1));
+    return run(dir, precision, p -> Backends.create("cpu", p, 0, 1));
   }
 
   /** As {@link #run(Path, Precision)} with the trainer on a backend made by {@code backends}. */
@@ -71,13 +72,15 @@ public final class GoldenParity {
         if (visible.length != batch * model.visible() || predict.length != batch * model.predicted()) {
           throw new IOException(dir + ": input counts do not match the manifest's mask ratio and prediction subsampling");
         }
-        StepInput in = new StepInput(batch, null, visible, predict);
+        StepInput in = new StepInput(batch, null, null, null, visible, predict, 0);
         // after step 0 the clustering head carries the reference's float32 rounding (README)
         double dependent = s == 0 ? tight : loose;
         t.teacherForward(in, images);
         t.sinkhorn(Reducer.LOCAL);
-        double clusteringLoss = t.clusteringForwardBackward();
-        double capiLoss = t.studentForwardBackward(in, 0, images);
+        t.clusteringForwardBackward();
+        t.studentForwardBackward();
+        CapiTrainer.StepScalars losses = t.stepScalars();
+        double clusteringLoss = losses.lossClustering(), capiLoss = losses.lossCapi();
         rows.add(row(p + "teacher/patch_tokens", t.probe("teacher/patch_tokens"), g.data(p + "teacher/patch_tokens"), tight));
         for (String k : List.of("teacher/cluster_logits", "teacher/assignments", "teacher/targets", "student/logits")) {
           rows.add(row(p + k, t.probe(k), g.data(p + k), dependent));
@@ -104,7 +107,7 @@ public final class GoldenParity {
         }
       }
       double[] evalImages = g.data("eval/input/images");
-      t.evalForward(null, evalImages, g.get("eval/input/images").shape()[0]);
+      t.evalForward(evalImages, g.get("eval/input/images").shape()[0]);
       for (String k : List.of("eval/global_repr", "eval/registers", "eval/feature_map")) {
         rows.add(row(k, t.probe(k), g.data(k), loose));
       }

@@ -6,16 +6,13 @@ import java.util.Random;
 
 /**
  * Times whole training steps of one worker on synthetic data (random images, random visible and
- * predicted patches): teacher forward, Sinkhorn, clustering loss, student forward/backward, update.
+ * predicted patches): teacher forward, Sinkhorn, clustering loss, student forward/backward, update,
+ * and the step's one read-back of its scalars.
  */
 public final class StepBenchmark implements AutoCloseable {
   private final CapiTrainer trainer;
   private final StepInput[] inputs;
   private final int batch;
-
-  public StepBenchmark(ModelConfig model, OptimConfig optim, int batch, int threads) {
-    this(model, optim, batch, new Nd4jBackend(Precision.of(model.precision()), threads));
-  }
 
   /** Steps on a given backend (owned by the benchmark from then on). */
   public StepBenchmark(ModelConfig model, OptimConfig optim, int batch, Backend backend) {
@@ -32,10 +29,15 @@ public final class StepBenchmark implements AutoCloseable {
       trainer.teacherForward(in);
       trainer.sinkhorn(Reducer.LOCAL);
       trainer.clusteringForwardBackward();
-      trainer.studentForwardBackward(in, s);
+      trainer.studentForwardBackward();
       trainer.apply(1e-4, 0.999, 5e-5);
+      trainer.stepScalars();
     }
     return System.nanoTime() - t0;
+  }
+
+  public CapiTrainer trainer() {
+    return trainer;
   }
 
   public long backendBytes() {
@@ -50,12 +52,15 @@ public final class StepBenchmark implements AutoCloseable {
     return batch;
   }
 
-  /** Random images and, per image, a random sorted visible set and predicted masked patches. */
+  /**
+   * Random pixels and, per image, a random sorted visible set and predicted masked patches; mean
+   * 0.5, std 0.25 per channel; drop-path seed `seed`.
+   */
   public static StepInput synthetic(ModelConfig cfg, int batch, long seed) {
     Random rng = new Random(seed);
     int n = cfg.patches(), v = cfg.visible(), p = cfg.predicted();
-    float[] images = new float[batch * cfg.inChannels() * cfg.imageHeight() * cfg.imageWidth()];
-    for (int i = 0; i < images.length; i++) images[i] = (float) rng.nextGaussian();
+    byte[] pixels = new byte[batch * cfg.inChannels() * cfg.imageHeight() * cfg.imageWidth()];
+    rng.nextBytes(pixels);
     int[] visible = new int[batch * v], predict = new int[batch * p];
     int[] perm = new int[n];
     for (int b = 0; b < batch; b++) {
@@ -71,7 +76,10 @@ public final class StepBenchmark implements AutoCloseable {
       for (int i = 0; i < v; i++) visible[b * v + i] = b * n + vis[i];
       for (int i = 0; i < p; i++) predict[b * p + i] = b * n + perm[v + i];
     }
-    return new StepInput(batch, images, visible, predict);
+    double[] mean = new double[cfg.inChannels()], std = new double[cfg.inChannels()];
+    java.util.Arrays.fill(mean, 0.5);
+    java.util.Arrays.fill(std, 0.25);
+    return new StepInput(batch, pixels, mean, std, visible, predict, seed);
   }
 
   @Override

@@ -22,22 +22,43 @@ class CapiTrainerTest {
       new ModelConfig(12, 16, 3, 4, 16, 2, 2, 8, 2, 2, 8, 10, 0.2, 0.5, 0.5, 0.12, 0.06, 0.12, 3, true, "float32");
   static final OptimConfig OPTIM = new OptimConfig(1e-3, 0.1, 0.9, 0.95, 1e-8, 0.2, 0.1, 5e-4, 0.01, 0.999, 100, 0.1, 0.8);
 
+  /** The phases up to the gradients; returns the step's CAPI loss. */
   private static double step(CapiTrainer t, StepInput in, long seed) {
-    t.teacherForward(in);
+    StepInput seeded = new StepInput(in.batch(), in.pixels(), in.mean(), in.std(), in.visibleIndices(),
+        in.predictIndices(), seed);
+    t.teacherForward(seeded);
     t.sinkhorn(Reducer.LOCAL);
     t.clusteringForwardBackward();
-    return t.studentForwardBackward(in, seed);
+    t.studentForwardBackward();
+    return t.stepScalars().lossCapi();
+  }
+
+  /** A whole step with the reference's hyper-parameters; returns its scalars. */
+  private static CapiTrainer.StepScalars fullStep(CapiTrainer t, StepInput in, long seed) {
+    step(t, in, seed);
+    t.apply(1e-3, 0.99, 5e-4);
+    return t.stepScalars();
   }
 
   @Test
   void dropPathIsKeyedByTheSeedOnly() {
     StepInput in = StepBenchmark.synthetic(MODEL, 5, 1);
     try (CapiTrainer a = CapiTrainer.create(MODEL, OPTIM, 3, 1); CapiTrainer b = CapiTrainer.create(MODEL, OPTIM, 3, 1)) {
+      CapiTrainer.StepScalars sa = fullStep(a, in, 42), sb = fullStep(b, in, 42);
+      assertEquals(sa, sb, "the same seed on two trainers");
       double la = step(a, in, 42);
-      assertEquals(la, step(b, in, 42));
-      assertEquals(a.gradientNorm(), b.gradientNorm());
       assertEquals(la, step(a, in, 42), "the same seed again gives the same loss");
       assertNotEquals(la, step(a, in, 43), "another seed drops other samples");
+    }
+  }
+
+  /** Threads split loops and products, never the order of a sum: one thread and two compute the same step. */
+  @Test
+  void theThreadCountDoesNotChangeAStep() {
+    StepInput in = StepBenchmark.synthetic(MODEL, 5, 1);
+    try (CapiTrainer a = CapiTrainer.create(MODEL, OPTIM, 3, 1); CapiTrainer b = CapiTrainer.create(MODEL, OPTIM, 3, 2)) {
+      for (int s = 0; s < 3; s++) assertEquals(fullStep(a, in, s), fullStep(b, in, s), "step " + s);
+      assertEquals(a.teacherChecksum(), b.teacherChecksum());
     }
   }
 
@@ -51,14 +72,15 @@ class CapiTrainerTest {
   @Test
   void applyUsesTheGradientsAsReducedInPlace() {
     StepInput in = StepBenchmark.synthetic(MODEL, 4, 2);
-    try (CapiTrainer t = CapiTrainer.create(MODEL, OPTIM, 3, 1)) {
+    try (CapiTrainer t = CapiTrainer.create(MODEL, OPTIM, 3, 1); CapiTrainer plain = CapiTrainer.create(MODEL, OPTIM, 3, 1)) {
+      double norm = fullStep(plain, in, 1).gradNorm();
       step(t, in, 1);
-      double norm = t.gradientNorm();
-      ByteBuffer g = t.studentGradients();
-      for (int i = 0; i < g.capacity() / 4; i++) g.putFloat(4 * i, g.getFloat(4 * i) * 0.5f);
-      assertEquals(norm / 2, t.gradientNorm(), norm * 1e-6);
+      ByteBuffer g = t.gradients();
+      assertEquals(t.gradientCount() * 4, g.remaining(), "student and clustering head in one message");
+      for (int i = 0; i < t.gradientCount(); i++) g.putFloat(4 * i, g.getFloat(4 * i) * 0.5f);
       long before = t.teacherChecksum();
-      t.apply(1e-3, 0.9, 5e-4);
+      t.apply(1e-3, 0.99, 5e-4);
+      assertEquals(norm / 2, t.stepScalars().gradNorm(), norm * 1e-6);
       assertEquals(1, t.optimizerStep());
       assertNotEquals(before, t.teacherChecksum(), "EMA with momentum < 1 moves the teacher");
     }
@@ -106,7 +128,7 @@ class CapiTrainerTest {
       long held = t.backendBytes();
       for (int s = 1; s <= 60; s++) {
         step(t, ins[s % 2], s);
-        t.studentGradients();
+        t.gradients();
         t.apply(1e-3, 0.99, 5e-4);
         assertEquals(held, t.backendBytes(), "step " + s);
       }
@@ -117,7 +139,7 @@ class CapiTrainerTest {
   void evalForwardShapes() {
     StepInput in = StepBenchmark.synthetic(MODEL, 3, 4);
     try (CapiTrainer t = CapiTrainer.create(MODEL, OPTIM, 3, 1)) {
-      EvalOutput e = t.evalForward(in.images(), 3);
+      EvalOutput e = t.evalForward(in.pixels(), in.mean(), in.std(), 3);
       assertArrayEquals(new int[] {3, 8}, e.globalRepr().shape());
       assertArrayEquals(new int[] {3, 8, 16}, e.registers().shape());
       assertArrayEquals(new int[] {3, 3, 4, 16}, e.featureMap().shape());
@@ -132,10 +154,9 @@ class CapiTrainerTest {
     ModelConfig wide = new ModelConfig(8, 20, 1, 4, 8, 2, 1, 16, 4, 1, 0, 6, 0.5, 0.6, 0.5, 0.12, 0.06, 0.12, 3, true, "float32");
     StepInput in = StepBenchmark.synthetic(wide, 3, 8);
     try (CapiTrainer t = CapiTrainer.create(wide, OPTIM, 3, 2)) {
-      double loss = step(t, in, 1);
-      t.apply(1e-3, 0.99, 5e-4);
-      assertTrue(Double.isFinite(loss) && Double.isFinite(t.gradientNorm()), "loss " + loss);
-      EvalOutput e = t.evalForward(in.images(), 3);
+      CapiTrainer.StepScalars s = fullStep(t, in, 1);
+      assertTrue(Double.isFinite(s.lossCapi()) && Double.isFinite(s.gradNorm()), "step " + s);
+      EvalOutput e = t.evalForward(in.pixels(), in.mean(), in.std(), 3);
       assertArrayEquals(new int[] {3, 16}, e.globalRepr().shape());
       assertArrayEquals(new int[] {3, 0, 8}, e.registers().shape());
       assertArrayEquals(new int[] {3, 2, 5, 8}, e.featureMap().shape());
@@ -147,7 +168,7 @@ class CapiTrainerTest {
     StepInput in = StepBenchmark.synthetic(MODEL, 6, 5);
     try (CapiTrainer t = CapiTrainer.create(MODEL, OPTIM, 3, 1)) {
       step(t, in, 1);
-      double h = t.targetEntropy();
+      double h = t.stepScalars().targetEntropy();
       assertTrue(h >= 0 && h <= Math.log(MODEL.prototypes()) + 1e-6, "entropy " + h);
     }
   }

@@ -3,6 +3,7 @@ package capi.engine;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import capi.config.ModelConfig;
+import capi.engine.cpu.CpuBackend;
 import java.util.Random;
 import java.util.SplittableRandom;
 import java.util.function.DoubleSupplier;
@@ -19,7 +20,7 @@ import org.junit.jupiter.api.Timeout;
 @Timeout(60)
 class GradientCheckTest {
   private static final double H = 1e-5;
-  private final Backend be = new Nd4jBackend(Precision.FLOAT64, 1);
+  private final Backend be = new CpuBackend(Precision.FLOAT64, 1);
   private final Arena arena = new Arena(be, new Profile());
   private final Random rng = new Random(7);
 
@@ -34,7 +35,7 @@ class GradientCheckTest {
     Linear lin = new Linear(ps, "l", 5, 7);
     ps.allocate(be, true);
     randomize(ps.values(), 1);
-    Tensor x = random(4 * 5), y = arena.get(null, 4 * 7), r = random(4 * 7), dx = arena.get(null, 4 * 5);
+    Tensor x = random(4 * 5), y = zeros(4 * 7), r = random(4 * 7), dx = zeros(4 * 5);
     DoubleSupplier loss = () -> {
       lin.forward(be, x, 4, y);
       return dot(y, r);
@@ -52,7 +53,7 @@ class GradientCheckTest {
       RmsNorm norm = new RmsNorm(ps, gain ? "n" : null, 6, arena, null);
       ps.allocate(be, true);
       randomize(ps.values(), 1);
-      Tensor x = random(3 * 6), y = arena.get(null, 18), r = random(18), dx = arena.get(null, 18);
+      Tensor x = random(3 * 6), y = zeros(18), r = random(18), dx = zeros(18);
       DoubleSupplier loss = () -> {
         norm.forward(x, 3, y);
         return dot(y, r);
@@ -70,7 +71,7 @@ class GradientCheckTest {
     Mlp mlp = new Mlp(ps, "m", 4, arena, null);
     ps.allocate(be, true);
     randomize(ps.values(), 1);
-    Tensor x = random(5 * 4), y = arena.get(null, 20), r = random(20), dx = arena.get(null, 20);
+    Tensor x = random(5 * 4), y = zeros(20), r = random(20), dx = zeros(20);
     DoubleSupplier loss = () -> {
       mlp.forward(x, 5, y);
       return dot(y, r);
@@ -89,12 +90,12 @@ class GradientCheckTest {
     randomize(ps.values(), 0.5);
     be.upload(Init.ropeFreqs(4), 0, attn.freqs.value, 0, 8);
     int b = 2, n = 5;
-    Tensor x = random(b * n * 8), coords = random(b * n * 2), y = arena.get(null, b * n * 8), r = random(b * n * 8);
-    Tensor dx = arena.get(null, b * n * 8);
+    Tensor x = random(b * n * 8), coords = random(b * n * 2), y = zeros(b * n * 8), r = random(b * n * 8);
+    Tensor dx = zeros(b * n * 8);
     RopeTables rope = ropeAt(coords, b * n);
     DoubleSupplier loss = () -> {
-      RopeTables.Rotation rotation = rope.get(attn.freqs.value, attn.headDim);
-      attn.forward(x, rotation, x, rotation, b, n, n, y);
+      RopeTables.Rotation rotation = rope.get(attn.freqs, attn.headDim);
+      attn.forward(x, rotation, x, rotation, b, n, n, y, true);
       return dot(y, r);
     };
     loss.getAsDouble();
@@ -112,11 +113,11 @@ class GradientCheckTest {
     be.upload(Init.ropeFreqs(4), 0, attn.freqs.value, 0, 8);
     int b = 2, nq = 3, nk = 4;
     Tensor x = random(b * nq * 12), cq = random(b * nq * 2), ctx = random(b * nk * 8), ck = random(b * nk * 2);
-    Tensor y = arena.get(null, b * nq * 12), r = random(b * nq * 12);
-    Tensor dx = arena.get(null, b * nq * 12), dctx = arena.get(null, b * nk * 8);
+    Tensor y = zeros(b * nq * 12), r = random(b * nq * 12);
+    Tensor dx = zeros(b * nq * 12), dctx = zeros(b * nk * 8);
     RopeTables ropeQ = ropeAt(cq, b * nq), ropeK = ropeAt(ck, b * nk);
     DoubleSupplier loss = () -> {
-      attn.forward(x, ropeQ.get(attn.freqs.value, attn.headDim), ctx, ropeK.get(attn.freqs.value, attn.headDim), b, nq, nk, y);
+      attn.forward(x, ropeQ.get(attn.freqs, attn.headDim), ctx, ropeK.get(attn.freqs, attn.headDim), b, nq, nk, y, true);
       return dot(y, r);
     };
     loss.getAsDouble();
@@ -135,17 +136,19 @@ class GradientCheckTest {
       ps.allocate(be, true);
       randomize(ps.values(), 0.5);
       be.upload(Init.ropeFreqs(4), 0, blk.attn.freqs.value, 0, 8);
-      Tensor x0 = random(b * t * d), x = arena.get(null, b * t * d), coords = random(b * t * 2), r = random(b * t * d);
+      Tensor x0 = random(b * t * d), x = zeros(b * t * d), coords = random(b * t * 2), r = random(b * t * d);
       Tensor ctx = cross ? random(b * tk * dc) : null, ck = cross ? random(b * tk * 2) : null;
-      Tensor dctx = cross ? arena.get(null, b * tk * dc) : null;
+      Tensor dctx = cross ? zeros(b * tk * dc) : null;
       RopeTables rope = ropeAt(coords, b * t), ctxRope = cross ? ropeAt(ck, b * tk) : null;
+      SplittableRandom draw = new SplittableRandom(3);
+      Block.Keep keep1 = keep(DropPath.keep(b, 0.5, draw)), keep2 = keep(DropPath.keep(b, 0.5, draw));
       DoubleSupplier loss = () -> {
         be.copy(x0, x);
-        blk.forward(x, rope, ctx, ctxRope, b, t, cross ? tk : 0, cross ? dc : 0, 0.5, new SplittableRandom(3));
+        blk.forward(x, rope, ctx, ctxRope, b, t, cross ? tk : 0, cross ? dc : 0, keep1, keep2, true);
         return dot(x, r);
       };
       loss.getAsDouble();
-      Tensor dx = arena.get(null, b * t * d);
+      Tensor dx = zeros(b * t * d);
       be.copy(r, dx);
       blk.backward(dx, dctx);
       String name = cross ? "cross block" : "self block";
@@ -167,14 +170,25 @@ class GradientCheckTest {
     Tensor images = random(b * 2 * 8 * 12);
     int[] visible = {0, 2, 5, 6, 7, 9, 13, 14, 17};
     int[] predict = {1, 4, 10, 8, 12, 16};
+    Indices ix = new Indices(arena);
+    bb.indexEncode(ix, "s", b, visible);
+    bb.indexPredict(ix, "s", b, predict);
+    SplittableRandom draw = new SplittableRandom(11);
+    int[][] drawn = new int[2 * (cfg.depth() + cfg.predDepth())][];
+    for (int i = 0; i < drawn.length; i++) {
+      drawn[i] = DropPath.keep(b, cfg.dropPathRate(), draw);
+      ix.put("keep." + i, drawn[i]);
+    }
+    ix.upload();
+    Block.Keep[] keeps = new Block.Keep[drawn.length];
+    for (int i = 0; i < drawn.length; i++) keeps[i] = new Block.Keep(drawn[i].length, ix.get("keep." + i));
     Tensor r = random(b * 2 * 12);
     DoubleSupplier loss = () -> {
-      SplittableRandom seed = new SplittableRandom(11);
-      bb.encode(images, b, visible, cfg.dropPathRate(), seed);
-      return dot(bb.predict(predict, cfg.predDepth(), seed), r);
+      bb.encode(images, b, ix, "s", false, keeps, true);
+      return dot(bb.predict(ix, "s", false, cfg.predDepth(), keeps, true), r);
     };
     loss.getAsDouble();
-    bb.backward(r);
+    bb.backward(r, ix);
     checkParamsExcept("backbone", ps, "rope", loss);
   }
 
@@ -185,10 +199,10 @@ class GradientCheckTest {
     ps.allocate(be, true);
     randomize(ps.values(), 1);
     int rows = 4;
-    Tensor x = random(rows * 6), t = targets(rows, 5), dz = arena.get(null, rows * 5), dx = arena.get(null, rows * 6);
-    DoubleSupplier loss = () -> be.softTargetCrossEntropy(head.forward(x, rows), t, rows, 5, 0.12, null, 1) / rows;
+    Tensor x = random(rows * 6), t = targets(rows, 5), dz = zeros(rows * 5), dx = zeros(rows * 6);
+    DoubleSupplier loss = () -> crossEntropy(head.forward(x, rows), t, rows, 5, null) / rows;
     loss.getAsDouble();
-    be.softTargetCrossEntropy(head.forward(x, rows), t, rows, 5, 0.12, dz, 1.0 / rows);
+    crossEntropy(head.forward(x, rows), t, rows, 5, dz);
     head.backward(dz, dx);
     checkParams("student head + loss", ps, loss);
     check("student head x", x, dx, loss);
@@ -201,18 +215,38 @@ class GradientCheckTest {
     ps.allocate(be, true);
     randomize(ps.values(), 1);
     int rows = 7;
-    Tensor x = random(rows * 6), q = targets(rows, 5), dz = arena.get(null, rows * 5);
-    DoubleSupplier loss = () -> be.softTargetCrossEntropy(head.forward(x, rows), q, rows, 5, 0.12, null, 1) / rows;
+    Tensor x = random(rows * 6), q = targets(rows, 5), dz = zeros(rows * 5);
+    DoubleSupplier loss = () -> crossEntropy(head.forward(x, rows), q, rows, 5, null) / rows;
     loss.getAsDouble();
-    be.softTargetCrossEntropy(head.forward(x, rows), q, rows, 5, 0.12, dz, 1.0 / rows);
+    crossEntropy(head.forward(x, rows), q, rows, 5, dz);
     head.backward(dz);
     checkParams("clustering head + loss", ps, loss);
   }
 
   // ---- helpers ----------------------------------------------------------------------------------
 
+  private Tensor zeros(int n) {
+    return arena.get((Tensor) null, DType.F64, n);
+  }
+
+  /** Σ of the soft-target cross-entropy at temperature 0.12; dz (null: none) ← its gradient / rows. */
+  private double crossEntropy(Tensor z, Tensor t, int rows, int k, Tensor dz) {
+    Tensor scalars = zeros(1);
+    be.softTargetCrossEntropy(z, t, rows, k, 0.12, dz, 1.0 / rows, scalars, 0);
+    double[] out = new double[1];
+    be.download(scalars, 0, out, 0, 1);
+    return out[0];
+  }
+
+  /** The samples of a drop-path draw as a branch's Keep. */
+  private Block.Keep keep(int[] samples) {
+    Tensor index = arena.get((Tensor) null, DType.I32, samples.length);
+    be.upload(samples, 0, index, 0, samples.length);
+    return new Block.Keep(samples.length, index);
+  }
+
   private Tensor random(int n) {
-    Tensor t = arena.get(null, n);
+    Tensor t = zeros(n);
     randomize(t, 1);
     return t;
   }
@@ -237,7 +271,7 @@ class GradientCheckTest {
       for (int j = 0; j < k; j++) s += v[r * k + j] = rng.nextDouble();
       for (int j = 0; j < k; j++) v[r * k + j] /= s;
     }
-    Tensor t = arena.get(null, v.length);
+    Tensor t = zeros(v.length);
     be.upload(v, 0, t, 0, v.length);
     return t;
   }

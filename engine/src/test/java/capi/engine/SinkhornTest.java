@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import capi.engine.cpu.CpuBackend;
 import java.util.Random;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -45,7 +46,7 @@ class SinkhornTest {
    */
   @Test
   void finiteForLargeLogits() {
-    for (Precision p : Precision.values()) {
+    for (Precision p : new Precision[] {Precision.FLOAT64, Precision.FLOAT32}) {
       double[] q = run(p, scores(1e4, 0), 3, N, B);
       for (double v : q) assertTrue(Double.isFinite(v) && v >= 0, p + ": " + v);
       for (int r = 0; r < N * B; r++) assertTrue(rowSum(q, r) <= 1 + 1e-5, p.toString());
@@ -93,12 +94,12 @@ class SinkhornTest {
   }
 
   private static double[] run(Precision p, double[] s, int iterations, int positions, int samples, Reducer reducer) {
-    try (Backend be = new Nd4jBackend(p, 1); Arena arena = new Arena(be, new Profile())) {
-      Tensor t = arena.get(null, s.length);
+    try (Backend be = new CpuBackend(p, 1); Arena arena = new Arena(be, new Profile())) {
+      Tensor t = arena.get((Tensor) null, p.master(), s.length), q = arena.get((Tensor) null, p.master(), s.length);
       be.upload(s, 0, t, 0, s.length);
-      new Sinkhorn(arena).run(t, positions, samples, K, iterations, reducer);
+      new Sinkhorn(arena).run(t, q, positions, samples, K, iterations, 1, reducer);
       double[] out = new double[s.length];
-      be.download(t, 0, out, 0, out.length);
+      be.download(q, 0, out, 0, out.length);
       return out;
     }
   }

@@ -16,9 +16,12 @@ import java.util.concurrent.ForkJoinPool;
  * and nothing is flipped. A limit takes a seeded random subset, the same on every call.
  */
 public final class EvalImages {
-  /** Receives one batch: images (b, C, H, W), labels (b), and the index of its first image. */
+  /**
+   * Receives one batch: its first b images (pixels (b, C, H, W) with their normalisation, labels
+   * (b)) are used, the first of them is image number offset.
+   */
   public interface BatchConsumer {
-    void accept(float[] images, int[] labels, int b, int offset);
+    void accept(CapiBatch batch, int b, int offset);
   }
 
   private final BatchSource source;
@@ -61,7 +64,7 @@ public final class EvalImages {
     int batch = source.globalBatch();
     for (int step = 0; step * batch < size; step++) {
       CapiBatch b = source.batchAsync(step, 0, 1, ForkJoinPool.commonPool()).join();
-      consumer.accept(b.images(), b.labels(), Math.min(batch, size - step * batch), step * batch);
+      consumer.accept(b, Math.min(batch, size - step * batch), step * batch);
     }
   }
 
@@ -71,9 +74,9 @@ public final class EvalImages {
     int d = s.channels() * s.height() * s.width();
     float[] values = new float[size * d];
     int[] labels = new int[size];
-    forEachBatch((images, y, b, offset) -> {
-      System.arraycopy(images, 0, values, offset * d, b * d);
-      System.arraycopy(y, 0, labels, offset, b);
+    forEachBatch((batch, b, offset) -> {
+      System.arraycopy(batch.normalizedImages(b), 0, values, offset * d, b * d);
+      System.arraycopy(batch.labels(), 0, labels, offset, b);
     });
     return new FeatureSet(values, d, labels, classes);
   }

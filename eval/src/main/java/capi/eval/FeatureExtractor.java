@@ -18,16 +18,17 @@ public final class FeatureExtractor {
     Map<FeatureSource, float[]> values = new EnumMap<>(FeatureSource.class);
     Map<FeatureSource, Integer> dims = new EnumMap<>(FeatureSource.class);
     int[] labels = new int[n];
-    int imageFloats = images.shape().channels() * images.shape().height() * images.shape().width();
-    images.forEachBatch((pixels, y, b, offset) -> {
+    int imagePixels = images.shape().channels() * images.shape().height() * images.shape().width();
+    images.forEachBatch((batch, b, offset) -> {
       // The last batch may be partial: the forward sees exactly b images.
-      float[] input = pixels.length == b * imageFloats ? pixels : Arrays.copyOf(pixels, b * imageFloats);
-      EvalOutput out = model.evalForward(input, b); // (b, C, H, W) -> features of b images
+      byte[] pixels = batch.pixels();
+      byte[] input = pixels.length == b * imagePixels ? pixels : Arrays.copyOf(pixels, b * imagePixels);
+      EvalOutput out = model.evalForward(input, batch.mean(), batch.std(), b); // (b, C, H, W) -> features of b images
       for (FeatureSource s : sources) {
         int d = dims.computeIfAbsent(s, k -> k.dim(out));
         s.copyRows(out, b, values.computeIfAbsent(s, k -> new float[n * d]), offset);
       }
-      System.arraycopy(y, 0, labels, offset, b);
+      System.arraycopy(batch.labels(), 0, labels, offset, b);
     });
     Map<FeatureSource, FeatureSet> result = new EnumMap<>(FeatureSource.class);
     for (FeatureSource s : sources) {

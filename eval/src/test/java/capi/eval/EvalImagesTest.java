@@ -36,7 +36,7 @@ class EvalImagesTest {
     assertEquals(250, images.size());
     assertEquals(10, images.classes());
     int[] sizes = new int[3];
-    images.forEachBatch((x, y, b, offset) -> sizes[offset / 100] = b);
+    images.forEachBatch((batch, b, offset) -> sizes[offset / 100] = b);
     assertArrayEquals(new int[] {100, 100, 50}, sizes);
     FeatureSet a = images.pixels(), b = images(test, 250, 50).pixels();
     assertArrayEquals(a.values(), b.values()); // the same images whatever the batch size

@@ -45,12 +45,12 @@ class EvaluationBetweenStepsTest {
   }
 
   private static double step(CapiTrainer t, CapiBatch b) {
-    StepInput in = new StepInput(b.batch(), b.images(), b.visibleIndices(), b.predictIndices());
+    StepInput in = new StepInput(b.batch(), b.pixels(), b.mean(), b.std(), b.visibleIndices(), b.predictIndices(), 11);
     t.teacherForward(in);
     t.sinkhorn(Reducer.LOCAL);
     t.clusteringForwardBackward();
-    double loss = t.studentForwardBackward(in, 11);
+    t.studentForwardBackward();
     t.apply(1e-3, 0.99, 5e-4);
-    return loss;
+    return t.stepScalars().lossCapi();
   }
 }

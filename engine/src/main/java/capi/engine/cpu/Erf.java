@@ -1,4 +1,4 @@
-package capi.engine;
+package capi.engine.cpu;
 
 /**
  * The error function, which Java lacks. {@link #precise} is accurate to about 1e-15 (float64

@@ -1,0 +1,18 @@
+package capi.engine;
+
+/**
+ * A named way to create a {@link Backend}, found with {@link java.util.ServiceLoader}: a module
+ * lists its providers in {@code META-INF/services/capi.engine.BackendProvider}. The engine brings
+ * "cpu"; a GPU module (engine-cuda) adds its own without the engine depending on it.
+ */
+public interface BackendProvider {
+  /** The name configuration uses ("cpu", "cuda"). */
+  String name();
+
+  /**
+   * A backend on device {@code deviceIndex} (ignored by the cpu) with {@code threads} compute
+   * threads (ignored by GPUs). Throws IllegalArgumentException for a precision it does not support,
+   * and anything else when the device cannot start.
+   */
+  Backend create(Precision precision, int deviceIndex, int threads);
+}
