@@ -55,6 +55,9 @@ public final class BenchCommand implements Callable<Integer> {
     Results.finish(line, "bench", results);
   }
 
+  @Option(names = "--warmup", description = "Seconds of untimed steps before --what step measures (default 20).")
+  Double warmupSeconds;
+
   @Override
   public Integer call() throws Exception {
     return switch (what) {

@@ -21,19 +21,49 @@ public final class StepBenchmark implements AutoCloseable {
     this.inputs = new StepInput[] {synthetic(model, batch, 1), synthetic(model, batch, 2)};
   }
 
+  private int stepsRun;
+
   /** Runs `steps` steps; returns their wall time in nanoseconds. */
   public long run(int steps) {
     long t0 = System.nanoTime();
-    for (int s = 0; s < steps; s++) {
-      StepInput in = inputs[s % inputs.length];
-      trainer.teacherForward(in);
-      trainer.sinkhorn(Reducer.LOCAL);
-      trainer.clusteringForwardBackward();
-      trainer.studentForwardBackward();
-      trainer.apply(1e-4, 0.999, 5e-5);
-      trainer.stepScalars();
-    }
+    for (int s = 0; s < steps; s++) step();
     return System.nanoTime() - t0;
+  }
+
+  /** One step; returns its wall time in nanoseconds. */
+  public long step() {
+    long t0 = System.nanoTime();
+    StepInput in = inputs[stepsRun++ % inputs.length];
+    trainer.teacherForward(in);
+    trainer.sinkhorn(Reducer.LOCAL);
+    trainer.clusteringForwardBackward();
+    trainer.studentForwardBackward();
+    trainer.apply(1e-4, 0.999, 5e-5);
+    trainer.stepScalars();
+    return System.nanoTime() - t0;
+  }
+
+  /**
+   * The model FLOPs of one training step (2 per multiply-add, matrix products and attention
+   * scores only): teacher encoder forward, clustering head forward and backward, student encoder
+   * and predictor forward and backward (weights and inputs), student head forward and backward.
+   */
+  public static double modelFlops(ModelConfig c, int batch) {
+    double b = batch, d = c.dim(), dp = c.predDim(), k = c.prototypes(), r = c.registers();
+    double patchLen = (double) c.inChannels() * c.patchSize() * c.patchSize();
+    double teacherTokens = r + c.patches(), studentTokens = r + c.visible(), queries = c.predicted();
+    double teacher = 2 * b * c.patches() * patchLen * d + c.depth() * encoderBlock(b, teacherTokens, d);
+    double student = 2 * (2 * b * c.visible() * patchLen * d) // patch embedding: forward, weight gradient
+        + 3 * c.depth() * encoderBlock(b, studentTokens, d)
+        + 3 * c.predDepth() * (2 * b * queries * 12 * dp * dp + 2 * b * studentTokens * d * 2 * dp
+            + 4 * b * queries * studentTokens * dp);
+    double heads = 2 * (2 * c.patches() * b * d * k) + 3 * (2 * b * queries * dp * k);
+    return teacher + student + heads;
+  }
+
+  /** One encoder block's forward on b samples of t tokens: q/k/v, proj, MLP, scores and weighted values. */
+  private static double encoderBlock(double b, double t, double d) {
+    return 2 * b * t * 12 * d * d + 4 * b * t * t * d;
   }
 
   public CapiTrainer trainer() {

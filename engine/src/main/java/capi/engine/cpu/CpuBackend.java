@@ -346,15 +346,15 @@ public final class CpuBackend implements Backend {
       long work = (long) m * n * k;
       if (ta.d != null || work < 64 * 64 * 64) {
         // small products, and float64: split rows only
-        team.run(m, Math.max(Gemm.MR, (int) (64L * 64 * 64 / Math.max(1, (long) n * k))), (lo, hi, chunk) ->
+        team.run(m, Math.max(Gemm.MR, (int) (64L * 64 * 64 / Math.max(1, (long) n * k))), 2 * team.size(), (lo, hi, chunk) ->
             one(transA, transB, lo, hi, 0, n, k, alpha, ta, ao, lda, tb, bo, ldb, beta, tc, co, ldc, chunk));
       } else if (m >= 4 * Gemm.MR * team.size()) {
         int strips = (m + Gemm.MR - 1) / Gemm.MR;
-        team.run(strips, 4, (lo, hi, chunk) -> one(transA, transB, lo * Gemm.MR, Math.min(m, hi * Gemm.MR), 0, n, k,
+        team.run(strips, 4, 2 * team.size(), (lo, hi, chunk) -> one(transA, transB, lo * Gemm.MR, Math.min(m, hi * Gemm.MR), 0, n, k,
             alpha, ta, ao, lda, tb, bo, ldb, beta, tc, co, ldc, chunk));
       } else {
         int panels = (n + Gemm.NR - 1) / Gemm.NR;
-        team.run(panels, 1, (lo, hi, chunk) -> one(transA, transB, 0, m, lo * Gemm.NR, Math.min(n, hi * Gemm.NR), k,
+        team.run(panels, 1, 2 * team.size(), (lo, hi, chunk) -> one(transA, transB, 0, m, lo * Gemm.NR, Math.min(n, hi * Gemm.NR), k,
             alpha, ta, ao, lda, tb, bo, ldb, beta, tc, co, ldc, chunk));
       }
     }
@@ -723,7 +723,7 @@ public final class CpuBackend implements Backend {
     double sqrtHalf = Math.sqrt(0.5), invSqrt2Pi = 1 / Math.sqrt(2 * Math.PI);
     team.run(a.len, ELEMENT_GRAIN, (lo, hi, c) -> {
       if (a.f != null) {
-        Vec.geluBackward(a.f, a.off + lo, g.f, g.off + lo, o.f, o.off + lo, hi - lo, rowF(c, Vec.GELU_BLOCK));
+        Vec.geluBackward(a.f, a.off + lo, g.f, g.off + lo, o.f, o.off + lo, hi - lo, rowF(c, 2 * Vec.GELU_BLOCK));
       } else {
         for (int i = lo; i < hi; i++) {
           double v = a.d[a.off + i];
@@ -867,26 +867,9 @@ public final class CpuBackend implements Backend {
     float inv = (float) (1 / temp);
     float max = Vec.max(z, zo, cols) * inv;
     float sum = Vec.expSum(z, zo, inv, max, e, eo, cols);
-    // Σ t·(z/τ − max) and Σ t
-    FloatVector dot = FloatVector.zero(Vec.S), mass = FloatVector.zero(Vec.S);
-    int j = 0;
-    for (; j <= cols - Vec.L; j += Vec.L) {
-      FloatVector tv = FloatVector.fromArray(Vec.S, q, qo + j);
-      dot = FloatVector.fromArray(Vec.S, z, zo + j).mul(inv).sub(max).fma(tv, dot);
-      mass = mass.add(tv);
-    }
-    double d = Vec.sumLanes(dot), m = Vec.sumLanes(mass);
-    for (; j < cols; j++) {
-      d += q[qo + j] * (z[zo + j] * inv - max);
-      m += q[qo + j];
-    }
+    double d = Vec.dotShifted(q, qo, z, zo, inv, max, cols), m = Vec.sum(q, qo, cols); // Σ t·(z/τ − max), Σ t
     if (gradient) {
-      float k = (float) (gradScale / temp), p = 1 / sum;
-      j = 0;
-      for (; j <= cols - Vec.L; j += Vec.L) {
-        FloatVector.fromArray(Vec.S, e, eo + j).mul(p).sub(FloatVector.fromArray(Vec.S, q, qo + j)).mul(k).intoArray(e, eo + j);
-      }
-      for (; j < cols; j++) e[eo + j] = k * (e[eo + j] * p - q[qo + j]);
+      Vec.softmaxGradient(e, eo, 1 / sum, q, qo, (float) (gradScale / temp), cols);
     }
     return m * Math.log(sum) - d; // −Σ t·log softmax = Σt·log Σe − Σ t·(z/τ − max)
   }
@@ -918,15 +901,7 @@ public final class CpuBackend implements Backend {
         int o = ps.off + r * cols;
         double s = 0;
         if (ps.f != null) {
-          FloatVector acc = FloatVector.zero(Vec.S);
-          int j = 0;
-          for (; j <= cols - Vec.L; j += Vec.L) {
-            FloatVector v = FloatVector.fromArray(Vec.S, ps.f, o + j);
-            FloatVector term = v.mul(Vec.log(v)); // p below the normal range adds 0, like p = 0
-            acc = acc.add(term.blend(FloatVector.zero(Vec.S), v.compare(VectorOperators.LT, Float.MIN_NORMAL)));
-          }
-          s = Vec.sumLanes(acc);
-          for (; j < cols; j++) if (ps.f[o + j] >= Float.MIN_NORMAL) s += ps.f[o + j] * Math.log(ps.f[o + j]);
+          s = -Vec.entropy(ps.f, o, cols);
         } else {
           for (int j = 0; j < cols; j++) if (ps.d[o + j] > 0) s += ps.d[o + j] * Math.log(ps.d[o + j]);
         }
@@ -979,19 +954,8 @@ public final class CpuBackend implements Backend {
           java.util.Arrays.fill(cs.f, cs.off + so + k0, cs.off + so + k1, 0);
           for (int s = 0; s < samples; s++) {
             int xo = (p * samples + s) * cols;
-            int k = k0;
-            for (; k <= k1 - Vec.L; k += Vec.L) {
-              FloatVector e = FloatVector.fromArray(Vec.S, a.f, a.off + xo + k)
-                  .sub(FloatVector.fromArray(Vec.S, sh.f, sh.off + so + k)).fma(sc, off);
-              e = Vec.exp(e);
-              e.intoArray(o.f, o.off + xo + k);
-              FloatVector.fromArray(Vec.S, cs.f, cs.off + so + k).add(e).intoArray(cs.f, cs.off + so + k);
-            }
-            for (; k < k1; k++) {
-              float e = (float) Math.exp(sc * (a.f[a.off + xo + k] - sh.f[sh.off + so + k]) + off);
-              o.f[o.off + xo + k] = e;
-              cs.f[cs.off + so + k] += e;
-            }
+            Vec.expShiftedRow(a.f, a.off + xo + k0, sh.f, sh.off + so + k0, sc, off, o.f, o.off + xo + k0, cs.f,
+                cs.off + so + k0, k1 - k0);
           }
         } else {
           for (int k = k0; k < k1; k++) cs.d[cs.off + so + k] = 0;
@@ -1038,17 +1002,9 @@ public final class CpuBackend implements Backend {
       if (sums) java.util.Arrays.fill(inv, cols, 2 * cols, 0);
       for (int s = s0; s < s1; s++) {
         int o = a.off + (p * samples + s) * cols;
-        FloatVector acc = FloatVector.zero(Vec.S);
-        int k = 0;
-        for (; k <= cols - Vec.L; k += Vec.L) {
-          FloatVector v = FloatVector.fromArray(Vec.S, a.f, o + k).mul(FloatVector.fromArray(Vec.S, inv, k));
-          v.intoArray(a.f, o + k);
-          acc = acc.add(v);
-        }
-        float rowSum = Vec.sumLanes(acc);
-        for (; k < cols; k++) rowSum += a.f[o + k] *= inv[k];
+        float rowSum = Vec.mulSum(a.f, o, inv, 0, cols);
         float r = (float) (1 / (rowSum + eps));
-        k = 0;
+        int k = 0;
         for (; k <= cols - Vec.L; k += Vec.L) {
           FloatVector v = FloatVector.fromArray(Vec.S, a.f, o + k).mul(r);
           v.intoArray(a.f, o + k);

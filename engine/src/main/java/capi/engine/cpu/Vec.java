@@ -15,8 +15,13 @@ import jdk.incubator.vector.VectorSpecies;
  * which. Every operation used here is exact in IEEE arithmetic either way (add, mul, div, fma,
  * sqrt, min/max, compares, reinterpretation, fixed rearrangements); lane sums are a fixed tree
  * ({@link #sumLanes}) instead of reduceLanes(ADD), and exp and log are polynomials written with
- * those operations ({@link #exp}, {@link #log}) instead of lanewise(EXP/LOG), whose intrinsic and
- * Java fallback differ in the last bits.
+ * those operations ({@link #exp}, {@link #entropy}) instead of lanewise(EXP/LOG), whose intrinsic
+ * and Java fallback differ in the last bits.
+ *
+ * <p>Inlining: C2 keeps vectors in registers only when every method they pass through is inlined,
+ * and it refuses to inline a callee already compiled to much code, or into a large method. So no
+ * vector crosses a call except into the tiny {@link #sumLanes}: every vector loop lives in a small
+ * array-level method, and the exp code exists once ({@link #exp}).
  */
 final class Vec {
   static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
@@ -47,7 +52,7 @@ final class Vec {
   private Vec() {}
 
   /** The sum of the lanes by a fixed tree (lane i + lane i^8, then ^4, ^2, ^1): the same in every mode. */
-  static float sumLanes(FloatVector v) {
+  private static float sumLanes(FloatVector v) {
     if (L > 8) v = v.add(v.rearrange(SWAP_8));
     if (L > 4) v = v.add(v.rearrange(SWAP_4));
     if (L > 2) v = v.add(v.rearrange(SWAP_2));
@@ -55,37 +60,129 @@ final class Vec {
     return v.lane(0);
   }
 
-  /** e^x on lanes, within about 2 ulp; 0 below −87.33 (where floats turn subnormal), +∞ above 88.72, NaN stays NaN. */
-  static FloatVector exp(FloatVector x) {
-    FloatVector xc = x.max(EXP_MIN).min(EXP_MAX);
-    FloatVector t = xc.fma(LOG2E, ROUNDER); // ROUNDER + round(x·log2 e)
-    FloatVector n = t.sub(ROUNDER);
-    FloatVector r = n.fma(FloatVector.broadcast(S, -LN2_HI), xc).add(n.mul(-LN2_LO));
-    FloatVector p = r.fma(E0, E1).fma(r, FloatVector.broadcast(S, E2)).fma(r, FloatVector.broadcast(S, E3))
-        .fma(r, FloatVector.broadcast(S, E4)).fma(r, FloatVector.broadcast(S, E5));
-    FloatVector er = p.mul(r.mul(r)).add(r).add(1f);
-    IntVector bits = (IntVector) t.reinterpretAsInts();
-    FloatVector scale = bits.sub(Float.floatToRawIntBits(ROUNDER) - 127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
-    FloatVector e = er.mul(scale);
-    e = e.blend(FloatVector.zero(S), x.compare(VectorOperators.LT, EXP_MIN));
-    return e.blend(FloatVector.broadcast(S, Float.POSITIVE_INFINITY), x.compare(VectorOperators.GT, EXP_MAX));
+  /**
+   * y ← e^(scale·x − shift) over n elements (y may be x), within about 2 ulp; 0 below −87.33
+   * (where floats turn subnormal), +∞ above 88.72, NaN stays NaN. The only copy of the exp code:
+   * x = k·ln 2 + r, e^r by Cephes' expf polynomial, 2^k by the exponent bits.
+   */
+  static void exp(float[] x, int xo, float scale, float shift, float[] y, int yo, int n) {
+    int i = 0;
+    for (; i <= n - L; i += L) {
+      FloatVector v = FloatVector.fromArray(S, x, xo + i).mul(scale).sub(shift);
+      FloatVector xc = v.max(EXP_MIN).min(EXP_MAX);
+      FloatVector t = xc.fma(LOG2E, ROUNDER); // ROUNDER + round(x·log2 e)
+      FloatVector k = t.sub(ROUNDER);
+      FloatVector r = k.fma(FloatVector.broadcast(S, -LN2_HI), xc).add(k.mul(-LN2_LO));
+      FloatVector p = r.fma(E0, E1).fma(r, FloatVector.broadcast(S, E2)).fma(r, FloatVector.broadcast(S, E3))
+          .fma(r, FloatVector.broadcast(S, E4)).fma(r, FloatVector.broadcast(S, E5));
+      FloatVector er = p.mul(r.mul(r)).add(r).add(1f);
+      IntVector bits = (IntVector) t.reinterpretAsInts();
+      FloatVector pow2 = bits.sub(Float.floatToRawIntBits(ROUNDER) - 127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+      FloatVector e = er.mul(pow2).blend(FloatVector.zero(S), v.compare(VectorOperators.LT, EXP_MIN));
+      e.blend(FloatVector.broadcast(S, Float.POSITIVE_INFINITY), v.compare(VectorOperators.GT, EXP_MAX)).intoArray(y, yo + i);
+    }
+    for (; i < n; i++) y[yo + i] = (float) Math.exp(scale * x[xo + i] - shift);
   }
 
-  /** log(p) on lanes for normal positive p (subnormals and 0 are the caller's to mask). */
-  static FloatVector log(FloatVector p) {
-    IntVector bits = (IntVector) p.reinterpretAsInts();
-    IntVector e = bits.lanewise(VectorOperators.ASHR, 23).sub(127);
-    FloatVector m = bits.and(0x007FFFFF).or(0x3F800000).reinterpretAsFloats(); // [1, 2)
-    var big = m.compare(VectorOperators.GT, 1.41421356f);
-    m = m.blend(m.mul(0.5f), big);
-    FloatVector ef = (FloatVector) e.convert(VectorOperators.I2F, 0);
-    ef = ef.blend(ef.add(1f), big);
-    FloatVector f = m.sub(1f), z = f.mul(f);
-    FloatVector y = FloatVector.broadcast(S, LOG_P[0]);
-    for (int i = 1; i < LOG_P.length; i++) y = y.fma(f, FloatVector.broadcast(S, LOG_P[i]));
-    y = y.mul(f).mul(z);
-    y = ef.fma(FloatVector.broadcast(S, LN2_LO), y).sub(z.mul(0.5f));
-    return f.add(y).add(ef.mul(LN2_HI));
+  /**
+   * In place on p[0, np) (np a whole number of vectors, n ≤ np real entries): the first n become
+   * softmax(scale·p), the rest 0.
+   */
+  static void softmaxPadded(float[] p, int n, int np, float scale) {
+    FloatVector minusInf = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY), max = minusInf;
+    for (int j = 0; j < np; j += L) {
+      FloatVector x = FloatVector.fromArray(S, p, j).blend(minusInf, S.indexInRange(j, n).not());
+      x.intoArray(p, j);
+      max = max.max(x);
+    }
+    exp(p, 0, scale, max.reduceLanes(VectorOperators.MAX) * scale, p, 0, np);
+    scale(1 / sum(p, 0, np), p, 0, p, 0, np);
+  }
+
+  /** Σ t·(scale·z − shift) over n elements (the cross-entropy's target-weighted logits). */
+  static float dotShifted(float[] t, int to, float[] z, int zo, float scale, float shift, int n) {
+    FloatVector acc = FloatVector.zero(S);
+    int i = 0;
+    for (; i <= n - L; i += L) {
+      acc = FloatVector.fromArray(S, z, zo + i).mul(scale).sub(shift).fma(FloatVector.fromArray(S, t, to + i), acc);
+    }
+    float s = sumLanes(acc);
+    for (; i < n; i++) s += t[to + i] * (scale * z[zo + i] - shift);
+    return s;
+  }
+
+  /**
+   * −Σ p·log p over n elements; entries below the smallest normal float count as 0 (like 0·log 0).
+   * log p: p = m·2^e with m in [√½, √2), log m by Cephes' logf polynomial.
+   */
+  static float entropy(float[] p, int po, int n) {
+    FloatVector acc = FloatVector.zero(S);
+    int i = 0;
+    for (; i <= n - L; i += L) {
+      FloatVector v = FloatVector.fromArray(S, p, po + i);
+      IntVector bits = (IntVector) v.reinterpretAsInts();
+      IntVector e = bits.lanewise(VectorOperators.ASHR, 23).sub(127);
+      FloatVector m = bits.and(0x007FFFFF).or(0x3F800000).reinterpretAsFloats(); // [1, 2)
+      var big = m.compare(VectorOperators.GT, 1.41421356f);
+      m = m.blend(m.mul(0.5f), big);
+      FloatVector ef = (FloatVector) e.convert(VectorOperators.I2F, 0);
+      ef = ef.blend(ef.add(1f), big);
+      FloatVector f = m.sub(1f), z = f.mul(f);
+      FloatVector y = FloatVector.broadcast(S, LOG_P[0]);
+      for (int c = 1; c < LOG_P.length; c++) y = y.fma(f, FloatVector.broadcast(S, LOG_P[c]));
+      y = y.mul(f).mul(z);
+      y = ef.fma(FloatVector.broadcast(S, LN2_LO), y).sub(z.mul(0.5f));
+      FloatVector log = f.add(y).add(ef.mul(LN2_HI));
+      acc = acc.add(v.mul(log).blend(FloatVector.zero(S), v.compare(VectorOperators.LT, Float.MIN_NORMAL)));
+    }
+    float s = sumLanes(acc);
+    for (; i < n; i++) if (p[po + i] >= Float.MIN_NORMAL) s += p[po + i] * (float) Math.log(p[po + i]);
+    return -s;
+  }
+
+  /** y ← exp(scale·(x − shift) + offset) and sums += y, over n elements (one Sinkhorn row). */
+  static void expShiftedRow(float[] x, int xo, float[] shift, int so, float scale, float offset, float[] y, int yo,
+      float[] sums, int co, int n) {
+    int i = 0;
+    for (; i <= n - L; i += L) {
+      FloatVector.fromArray(S, x, xo + i).sub(FloatVector.fromArray(S, shift, so + i)).intoArray(y, yo + i);
+    }
+    for (; i < n; i++) y[yo + i] = x[xo + i] - shift[so + i];
+    exp(y, yo, scale, -offset, y, yo, n);
+    axpy(1, y, yo, sums, co, n);
+  }
+
+  /** e ← k·(e·p − t) over n elements: the cross-entropy gradient from exp(z/τ − max) and its inverse sum p. */
+  static void softmaxGradient(float[] e, int eo, float p, float[] t, int to, float k, int n) {
+    int j = 0;
+    for (; j <= n - L; j += L) {
+      FloatVector.fromArray(S, e, eo + j).mul(p).sub(FloatVector.fromArray(S, t, to + j)).mul(k).intoArray(e, eo + j);
+    }
+    for (; j < n; j++) e[eo + j] = k * (e[eo + j] * p - t[to + j]);
+  }
+
+  /** ds ← scale·p ⊙ (dp − rowDot) over n elements (a row of the softmax backward). */
+  static void softmaxBackwardRow(float[] p, int po, float[] dp, int dpo, float rowDot, float scale, float[] ds, int dso,
+      int n) {
+    int j = 0;
+    for (; j <= n - L; j += L) {
+      FloatVector.fromArray(S, dp, dpo + j).sub(rowDot).mul(FloatVector.fromArray(S, p, po + j)).mul(scale).intoArray(ds, dso + j);
+    }
+    for (; j < n; j++) ds[dso + j] = scale * p[po + j] * (dp[dpo + j] - rowDot);
+  }
+
+  /** x ← x·w element-wise over n elements; returns Σ of the result. */
+  static float mulSum(float[] x, int xo, float[] w, int wo, int n) {
+    FloatVector acc = FloatVector.zero(S);
+    int i = 0;
+    for (; i <= n - L; i += L) {
+      FloatVector v = FloatVector.fromArray(S, x, xo + i).mul(FloatVector.fromArray(S, w, wo + i));
+      v.intoArray(x, xo + i);
+      acc = acc.add(v);
+    }
+    float s = sumLanes(acc);
+    for (; i < n; i++) s += x[xo + i] *= w[wo + i];
+    return s;
   }
 
   static float dot(float[] a, int ao, float[] b, int bo, int n) {
@@ -142,17 +239,10 @@ final class Vec {
 
   /** y ← exp(scale·x − shift) (y may be x); returns Σ y. */
   static float expSum(float[] x, int xo, float scale, float shift, float[] y, int yo, int n) {
-    FloatVector acc = FloatVector.zero(S);
-    int i = 0;
-    for (; i <= n - L; i += L) {
-      FloatVector e = exp(FloatVector.fromArray(S, x, xo + i).mul(scale).sub(shift));
-      e.intoArray(y, yo + i);
-      acc = acc.add(e);
-    }
-    float s = sumLanes(acc);
-    for (; i < n; i++) s += y[yo + i] = (float) Math.exp(scale * x[xo + i] - shift);
-    return s;
+    exp(x, xo, scale, shift, y, yo, n);
+    return sum(y, yo, n);
   }
+
 
   /** Elements per pass of the GELU loops: Φ of a block goes through a scratch row of this size. */
   static final int GELU_BLOCK = 512;
@@ -187,22 +277,27 @@ final class Vec {
     }
   }
 
-  /** dx ← dy·(Φ(x) + x·φ(x)) (dx may be dy; tmp: a scratch row of {@link #GELU_BLOCK}). */
+  /** dx ← dy·(Φ(x) + x·φ(x)) (dx may be dy; tmp: a scratch row of 2·{@link #GELU_BLOCK}). */
   static void geluBackward(float[] x, int xo, float[] dy, int dyo, float[] dx, int dxo, int n, float[] tmp) {
     for (int b = 0; b < n; b += GELU_BLOCK) {
       int m = Math.min(GELU_BLOCK, n - b);
       cdf(x, xo + b, tmp, m);
       int i = 0;
+      for (; i <= m - L; i += L) { // −x²/2, for φ
+        FloatVector v = FloatVector.fromArray(S, x, xo + b + i);
+        v.mul(v).mul(-0.5f).intoArray(tmp, GELU_BLOCK + i);
+      }
+      for (; i < m; i++) tmp[GELU_BLOCK + i] = -0.5f * x[xo + b + i] * x[xo + b + i];
+      exp(tmp, GELU_BLOCK, 1, 0, tmp, GELU_BLOCK, m);
+      i = 0;
       for (; i <= m - L; i += L) {
         FloatVector v = FloatVector.fromArray(S, x, xo + b + i);
-        FloatVector pdf = exp(v.mul(v).mul(-0.5f)).mul(INV_SQRT_2PI);
+        FloatVector pdf = FloatVector.fromArray(S, tmp, GELU_BLOCK + i).mul(INV_SQRT_2PI);
         FloatVector.fromArray(S, dy, dyo + b + i).mul(v.fma(pdf, FloatVector.fromArray(S, tmp, i))).intoArray(dx, dxo + b + i);
       }
-      for (; i < m; i++) {
-        double v = x[xo + b + i];
-        dx[dxo + b + i] = (float) (dy[dyo + b + i] * (tmp[i] + v * INV_SQRT_2PI * Math.exp(-0.5 * v * v)));
-      }
+      for (; i < m; i++) dx[dxo + b + i] = dy[dyo + b + i] * (tmp[i] + x[xo + b + i] * INV_SQRT_2PI * tmp[GELU_BLOCK + i]);
     }
   }
+
 
 }
