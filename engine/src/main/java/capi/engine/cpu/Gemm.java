@@ -7,58 +7,76 @@ import jdk.incubator.vector.VectorSpecies;
  * Matrix products on Java arrays, C ← alpha·op(A)·op(B) + beta·C, row-major with leading
  * dimensions (BLAS semantics).
  *
- * <p>float32 follows GotoBLAS: op(B) is packed per KC × NC block into panels of NR columns, op(A)
- * per MC × KC block into strips of MR rows (zero padded), and a register-blocked micro-kernel of
- * MR × NR accumulators ({@link #MR} rows × 3 vectors) runs over the packed data with fused
- * multiply-adds, so every C element is the same k-ordered sum whatever the thread split: results
- * do not depend on the number of threads. Threads split the rows of C (or its columns when there
- * are few rows); each packs its own panels.
+ * <p>float32: a register-blocked micro-kernel of MR × NR accumulators (4 rows × 4 vectors: 64
+ * columns with AVX-512, so the model's widths fill whole panels) runs fused multiply-adds over KC
+ * slices of k; packing (the GotoBLAS way) is left to what is not laid out for it
+ * ({@link #sgemm}): at these sizes copying costs as much as computing. Every C element is the
+ * same k-ordered sum whatever the thread split: results do not depend on the number of threads.
+ * Threads split the rows of C (or its columns when there are few rows).
  *
  * <p>float64 (checks, not speed) packs op(B) row-major and accumulates rows of C in order.
  */
 final class Gemm {
   static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
   static final int L = S.length();
-  static final int MR = 6;
-  static final int NV = 3;
+  static final int MR = 4;
+  static final int NV = 4;
   static final int NR = NV * L;
-  private static final int KC = 256;
-  private static final int MC = 20 * MR;
-  private static final int NC = 1536;
+  private static final int KC = 128;
 
   private Gemm() {}
 
-  /** Per-thread packing buffers and a tile. */
+  /** Per-thread buffers: an edge strip of A, a packed (transposed or edge) panel of B, a tile. */
   static final class Scratch {
-    float[] a = new float[MC * KC];
-    float[] b = new float[KC * (NC + NR)];
+    final float[] a = new float[MR * KC];
+    final float[] b = new float[KC * NR];
     final float[] tile = new float[MR * NR];
     double[] rowB = new double[0];
     double[] acc = new double[0];
   }
 
-  /** One product on rows [m0, m1) and columns [n0, n1) of C. */
+  /**
+   * One product on rows [m0, m1) and columns [n0, n1) of C. Per KC slice of k, per panel of NR
+   * columns (kept in L1 while every strip of MR rows passes it): the kernel reads A and B where
+   * they are (a full strip of A as 4 row streams or 4-element rows, a full panel of an
+   * untransposed B as its rows) and packs only what is not laid out for it (a transposed B, and
+   * the edge strip and panel, zero padded).
+   */
   static void sgemm(boolean transA, boolean transB, int m0, int m1, int n0, int n1, int k, float alpha,
       float[] a, int aOff, int lda, float[] b, int bOff, int ldb, float beta, float[] c, int cOff, int ldc, Scratch s) {
-    for (int jc = n0; jc < n1; jc += NC) {
-      int nc = Math.min(NC, n1 - jc);
-      int panels = (nc + NR - 1) / NR;
-      for (int pc = 0; pc < k; pc += KC) {
-        int kc = Math.min(KC, k - pc);
-        packB(transB, b, bOff, ldb, pc, kc, jc, nc, s.b);
-        boolean first = pc == 0;
-        for (int ic = m0; ic < m1; ic += MC) {
-          int mc = Math.min(MC, m1 - ic);
-          packA(transA, a, aOff, lda, ic, mc, pc, kc, s.a);
-          int strips = (mc + MR - 1) / MR;
-          for (int jp = 0; jp < panels; jp++) {
-            int cols = Math.min(NR, nc - jp * NR);
-            for (int ip = 0; ip < strips; ip++) {
-              int rows = Math.min(MR, mc - ip * MR);
-              kernel(s.a, ip * kc * MR, s.b, jp * kc * NR, kc, alpha, first ? beta : 1f, c,
-                  cOff + (ic + ip * MR) * ldc + jc + jp * NR, ldc, rows, cols, s.tile);
-            }
+    for (int pc = 0; pc < k; pc += KC) {
+      int kc = Math.min(KC, k - pc);
+      float bt = pc == 0 ? beta : 1f;
+      for (int j0 = n0; j0 < n1; j0 += NR) {
+        int cols = Math.min(NR, n1 - j0);
+        float[] bs = b;
+        int bo = bOff + pc * ldb + j0, bps = ldb;
+        if (transB || cols < NR) {
+          packPanel(transB, b, bOff, ldb, pc, kc, j0, cols, s.b);
+          bs = s.b;
+          bo = 0;
+          bps = NR;
+        }
+        for (int i0 = m0; i0 < m1; i0 += MR) {
+          int rows = Math.min(MR, m1 - i0);
+          float[] as = a;
+          int ao, aps, ars;
+          if (rows < MR) {
+            packStrip(transA, a, aOff, lda, i0, rows, pc, kc, s.a);
+            as = s.a;
+            ao = 0;
+            aps = MR;
+            ars = 1;
+          } else if (transA) { // A stored (k × m): row p holds the strip's MR values side by side
+            ao = aOff + pc * lda + i0;
+            aps = lda;
+            ars = 1;
+          } else { // A stored (m × k): MR row streams
+            ao = aOff + i0 * lda + pc;
+            aps = 1;
+            ars = lda;
           }
+          kernel(as, ao, aps, ars, bs, bo, bps, kc, alpha, bt, c, cOff + i0 * ldc + j0, ldc, rows, cols, s.tile);
         }
       }
     }
@@ -71,39 +89,30 @@ final class Gemm {
     }
   }
 
-  /** Packs op(B)[pc, pc + kc) × [jc, jc + nc) into panels of NR columns: bp[(panel·kc + p)·NR + j]. */
-  private static void packB(boolean transB, float[] b, int bOff, int ldb, int pc, int kc, int jc, int nc, float[] bp) {
-    int panels = (nc + NR - 1) / NR;
-    for (int jp = 0; jp < panels; jp++) {
-      int j0 = jc + jp * NR, cols = Math.min(NR, nc - jp * NR), base = jp * kc * NR;
+  /** Packs op(B)[pc, pc + kc) × [j0, j0 + cols) into bp[p·NR + j], zero padded to NR columns. */
+  private static void packPanel(boolean transB, float[] b, int bOff, int ldb, int pc, int kc, int j0, int cols, float[] bp) {
+    if (!transB) {
       for (int p = 0; p < kc; p++) {
-        int o = base + p * NR;
-        if (!transB) {
-          System.arraycopy(b, bOff + (pc + p) * ldb + j0, bp, o, cols);
-        } else {
-          for (int j = 0; j < cols; j++) bp[o + j] = b[bOff + (j0 + j) * ldb + pc + p];
-        }
-        for (int j = cols; j < NR; j++) bp[o + j] = 0;
+        System.arraycopy(b, bOff + (pc + p) * ldb + j0, bp, p * NR, cols);
+        for (int j = cols; j < NR; j++) bp[p * NR + j] = 0;
       }
+      return;
+    }
+    for (int j = 0; j < NR; j++) { // B stored (n × k): read each column of op(B) along its stored row
+      if (j >= cols) {
+        for (int p = 0; p < kc; p++) bp[p * NR + j] = 0;
+        continue;
+      }
+      int src = bOff + (j0 + j) * ldb + pc;
+      for (int p = 0; p < kc; p++) bp[p * NR + j] = b[src + p];
     }
   }
 
-  /** Packs op(A)[ic, ic + mc) × [pc, pc + kc) into strips of MR rows: ap[(strip·kc + p)·MR + r]. */
-  private static void packA(boolean transA, float[] a, int aOff, int lda, int ic, int mc, int pc, int kc, float[] ap) {
-    int strips = (mc + MR - 1) / MR;
-    for (int ip = 0; ip < strips; ip++) {
-      int base = ip * kc * MR;
+  /** Packs op(A)[i0, i0 + rows) × [pc, pc + kc) (an edge strip) into ap[p·MR + r], zero padded to MR rows. */
+  private static void packStrip(boolean transA, float[] a, int aOff, int lda, int i0, int rows, int pc, int kc, float[] ap) {
+    for (int p = 0; p < kc; p++) {
       for (int r = 0; r < MR; r++) {
-        int i = ip * MR + r;
-        if (i >= mc) {
-          for (int p = 0; p < kc; p++) ap[base + p * MR + r] = 0;
-        } else if (!transA) {
-          int src = aOff + (ic + i) * lda + pc;
-          for (int p = 0; p < kc; p++) ap[base + p * MR + r] = a[src + p];
-        } else {
-          int src = aOff + pc * lda + ic + i;
-          for (int p = 0; p < kc; p++) ap[base + p * MR + r] = a[src + p * lda];
-        }
+        ap[p * MR + r] = r >= rows ? 0 : transA ? a[aOff + (pc + p) * lda + i0 + r] : a[aOff + (i0 + r) * lda + pc + p];
       }
     }
   }
@@ -114,59 +123,53 @@ final class Gemm {
    * accumulators in registers only when everything inlines); the tile goes through a scratch row
    * block to {@link #update}.
    */
-  private static void kernel(float[] ap, int ao, float[] bp, int bo, int kc, float alpha, float beta, float[] c, int co,
-      int ldc, int rows, int cols, float[] tile) {
-    FloatVector c00 = FloatVector.zero(S), c01 = c00, c02 = c00, c10 = c00, c11 = c00, c12 = c00;
-    FloatVector c20 = c00, c21 = c00, c22 = c00, c30 = c00, c31 = c00, c32 = c00;
-    FloatVector c40 = c00, c41 = c00, c42 = c00, c50 = c00, c51 = c00, c52 = c00;
-    for (int p = 0; p < kc; p++) {
-      int bi = bo + p * NR, ai = ao + p * MR;
+  private static void kernel(float[] ap, int ao, int aps, int ars, float[] bp, int bo, int bps, int kc, float alpha,
+      float beta, float[] c, int co, int ldc, int rows, int cols, float[] tile) {
+    FloatVector c00 = FloatVector.zero(S), c01 = c00, c02 = c00, c03 = c00, c10 = c00, c11 = c00, c12 = c00, c13 = c00;
+    FloatVector c20 = c00, c21 = c00, c22 = c00, c23 = c00, c30 = c00, c31 = c00, c32 = c00, c33 = c00;
+    int a1 = ars, a2 = 2 * ars, a3 = 3 * ars;
+    for (int p = 0, ai = ao, bi = bo; p < kc; p++, ai += aps, bi += bps) {
       FloatVector b0 = FloatVector.fromArray(S, bp, bi);
       FloatVector b1 = FloatVector.fromArray(S, bp, bi + L);
       FloatVector b2 = FloatVector.fromArray(S, bp, bi + 2 * L);
+      FloatVector b3 = FloatVector.fromArray(S, bp, bi + 3 * L);
       FloatVector x = FloatVector.broadcast(S, ap[ai]);
       c00 = b0.fma(x, c00);
       c01 = b1.fma(x, c01);
       c02 = b2.fma(x, c02);
-      x = FloatVector.broadcast(S, ap[ai + 1]);
+      c03 = b3.fma(x, c03);
+      x = FloatVector.broadcast(S, ap[ai + a1]);
       c10 = b0.fma(x, c10);
       c11 = b1.fma(x, c11);
       c12 = b2.fma(x, c12);
-      x = FloatVector.broadcast(S, ap[ai + 2]);
+      c13 = b3.fma(x, c13);
+      x = FloatVector.broadcast(S, ap[ai + a2]);
       c20 = b0.fma(x, c20);
       c21 = b1.fma(x, c21);
       c22 = b2.fma(x, c22);
-      x = FloatVector.broadcast(S, ap[ai + 3]);
+      c23 = b3.fma(x, c23);
+      x = FloatVector.broadcast(S, ap[ai + a3]);
       c30 = b0.fma(x, c30);
       c31 = b1.fma(x, c31);
       c32 = b2.fma(x, c32);
-      x = FloatVector.broadcast(S, ap[ai + 4]);
-      c40 = b0.fma(x, c40);
-      c41 = b1.fma(x, c41);
-      c42 = b2.fma(x, c42);
-      x = FloatVector.broadcast(S, ap[ai + 5]);
-      c50 = b0.fma(x, c50);
-      c51 = b1.fma(x, c51);
-      c52 = b2.fma(x, c52);
+      c33 = b3.fma(x, c33);
     }
     c00.intoArray(tile, 0);
     c01.intoArray(tile, L);
     c02.intoArray(tile, 2 * L);
+    c03.intoArray(tile, 3 * L);
     c10.intoArray(tile, NR);
     c11.intoArray(tile, NR + L);
     c12.intoArray(tile, NR + 2 * L);
+    c13.intoArray(tile, NR + 3 * L);
     c20.intoArray(tile, 2 * NR);
     c21.intoArray(tile, 2 * NR + L);
     c22.intoArray(tile, 2 * NR + 2 * L);
+    c23.intoArray(tile, 2 * NR + 3 * L);
     c30.intoArray(tile, 3 * NR);
     c31.intoArray(tile, 3 * NR + L);
     c32.intoArray(tile, 3 * NR + 2 * L);
-    c40.intoArray(tile, 4 * NR);
-    c41.intoArray(tile, 4 * NR + L);
-    c42.intoArray(tile, 4 * NR + 2 * L);
-    c50.intoArray(tile, 5 * NR);
-    c51.intoArray(tile, 5 * NR + L);
-    c52.intoArray(tile, 5 * NR + 2 * L);
+    c33.intoArray(tile, 3 * NR + 3 * L);
     update(tile, alpha, beta, c, co, ldc, rows, cols);
   }
 
