@@ -1,45 +1,39 @@
 package capi.engine.cpu;
 
 import capi.engine.AttentionShape;
-import jdk.incubator.vector.FloatVector;
 
 /**
- * Attention of one (sample, head) pair at a time, in cache: the pair's keys (values in the
- * backward) are transposed into a per-thread block so that a row of scores is broadcast
- * multiply-adds over whole vectors of keys (no lane sums), padded to whole vectors with −∞ scores;
- * sums over keys or queries accumulate whole rows of head channels. The stash keeps the
- * probabilities P (B, H, nq, nk) for the backward. Pairs write disjoint columns of the outputs, so
- * threads split them freely.
+ * Attention of one (sample, head) pair at a time, in cache, its products through {@link Gemm}'s
+ * micro-kernel (4 query rows × 64 keys or channels per tile, q, k, v read in place): scores into a
+ * per-thread block padded to whole vectors (−∞ beyond the keys), softmax per row, then the
+ * weighted values. The stash keeps the probabilities P (B, H, nq, nk) for the backward. Pairs
+ * write disjoint columns of the outputs, so threads split them freely.
  *
  * <pre>
- *   forward:  S = scale·q kᵀ, P = softmax(S) per row, o = P v
- *   backward: dv = Pᵀ dO, dP = dO vᵀ, dS = P ⊙ (dP − rowsum(P ⊙ dP)), dq = scale·dS k, dk = scale·dSᵀ q
+ *   forward:  S = q kᵀ, P = softmax(scale·S) per row, o = P v
+ *   backward: dP = dO vᵀ, dS = scale·P ⊙ (dP − rowsum(P ⊙ dP)), dq = dS k, dk = dSᵀ q, dv = Pᵀ dO
  * </pre>
  */
 final class AttentionKernel {
   private AttentionKernel() {}
 
-  /** Per-thread scratch: a transposed key or value block (headDim × padded nk), score rows, dS. */
+  /** Per-thread scratch: blocks (nq × padded nk) of scores or probabilities, dP and dS. */
   static final class Scratch {
-    float[] t = new float[0]; // (headDim, nkp): k or v of one pair, transposed, zero padded
-    float[] p = new float[0]; // (nkp): one row of scores / probabilities
-    float[] g = new float[0]; // (nkp): one row of dP
-    float[] ds = new float[0]; // (nq, nkp): dS of one pair
-    float[] pp = new float[0]; // (nq, nkp): P of one pair, padded
+    float[] p = new float[0];
+    float[] dp = new float[0];
+    float[] ds = new float[0];
     double[] d = new double[0];
     double[] e = new double[0];
 
-    void ensure(int headDim, int nq, int nkp) {
-      if (t.length < headDim * nkp) t = new float[headDim * nkp];
-      if (p.length < nkp) {
-        p = new float[nkp];
-        g = new float[nkp];
+    void ensure(int nq, int nkp) {
+      if (p.length < nq * nkp) {
+        p = new float[nq * nkp];
+        dp = new float[nq * nkp];
+        ds = new float[nq * nkp];
+      }
+      if (d.length < nkp) {
         d = new double[nkp];
         e = new double[nkp];
-      }
-      if (ds.length < nq * nkp) {
-        ds = new float[nq * nkp];
-        pp = new float[nq * nkp];
       }
     }
   }
@@ -53,82 +47,49 @@ final class AttentionKernel {
     return (nk + Vec.L - 1) / Vec.L * Vec.L;
   }
 
-  /** t[c·nkp + j] ← x[row(b·nk + j), c] for the pair's head; 0 for j ≥ nk. */
-  private static void transpose(CpuTensor x, int ld, int b, int h, int d, int nk, int nkp, float[] t) {
-    java.util.Arrays.fill(t, 0, d * nkp, 0);
-    for (int j = 0; j < nk; j++) {
-      int o = x.off + row(b * nk + j, ld, h, d);
-      for (int c = 0; c < d; c++) t[c * nkp + j] = x.f[o + c];
-    }
-  }
-
-  /** out[0, nkp) ← Σ_c a[ao + c]·t[c, :] (vectorised over the keys, no lane sums). */
-  private static void rowTimes(float[] a, int ao, float[] t, int d, int nkp, float[] out) {
-    for (int j = 0; j < nkp; j += Vec.L) {
-      FloatVector acc = FloatVector.zero(Vec.S);
-      for (int c = 0; c < d; c++) acc = FloatVector.fromArray(Vec.S, t, c * nkp + j).fma(FloatVector.broadcast(Vec.S, a[ao + c]), acc);
-      acc.intoArray(out, j);
-    }
-  }
-
-  /** y[yo, yo + d) ← Σ_i w[wo + i·ws]·x[row i of x, head h] over n rows (x row i at xo + i·ld). */
-  private static void combine(float[] w, int wo, int ws, int n, float[] x, int xo, int ld, int d, float[] y, int yo) {
-    int c = 0;
-    for (; c <= d - Vec.L; c += Vec.L) {
-      FloatVector acc = FloatVector.zero(Vec.S);
-      for (int i = 0; i < n; i++) acc = FloatVector.fromArray(Vec.S, x, xo + i * ld + c).fma(FloatVector.broadcast(Vec.S, w[wo + i * ws]), acc);
-      acc.intoArray(y, yo + c);
-    }
-    for (; c < d; c++) {
-      float acc = 0;
-      for (int i = 0; i < n; i++) acc += w[wo + i * ws] * x[xo + i * ld + c];
-      y[yo + c] = acc;
-    }
-  }
-
   // ---- float32 ------------------------------------------------------------------------------------
 
   static void forward(AttentionShape s, int pair, CpuTensor q, CpuTensor k, CpuTensor v, CpuTensor out,
-      CpuTensor stash, Scratch sc) {
+      CpuTensor stash, Scratch sc, Gemm.Scratch gs) {
     int b = pair / s.heads(), h = pair % s.heads(), d = s.headDim(), nq = s.nq(), nk = s.nk(), w = s.width();
     int nkp = padded(nk);
-    float scale = (float) s.scale();
-    sc.ensure(d, nq, nkp);
+    sc.ensure(nq, nkp);
     float[] p = sc.p;
-    transpose(k, s.ldkv(), b, h, d, nk, nkp, sc.t);
+    int qo = q.off + row(b * nq, s.ldq(), h, d), ko = k.off + row(b * nk, s.ldkv(), h, d);
+    int vo = v.off + row(b * nk, s.ldkv(), h, d), oo = out.off + row(b * nq, w, h, d);
+    Gemm.sgemm(false, true, 0, nq, 0, nk, d, 1, q.f, qo, s.ldq(), k.f, ko, s.ldkv(), 0, p, 0, nkp, gs); // S = q kᵀ
     for (int i = 0; i < nq; i++) {
-      rowTimes(q.f, q.off + row(b * nq + i, s.ldq(), h, d), sc.t, d, nkp, p);
-      Vec.softmaxPadded(p, nk, nkp, scale); // padded keys get probability 0
-      if (stash != null) System.arraycopy(p, 0, stash.f, stash.off + (pair * nq + i) * nk, nk);
-      combine(p, 0, 1, nk, v.f, v.off + row(b * nk, s.ldkv(), h, d), s.ldkv(), d, out.f, out.off + row(b * nq + i, w, h, d));
+      Vec.softmaxPadded(p, i * nkp, nk, nkp, (float) s.scale()); // padded keys get probability 0
+      if (stash != null) System.arraycopy(p, i * nkp, stash.f, stash.off + (pair * nq + i) * nk, nk);
     }
+    Gemm.sgemm(false, false, 0, nq, 0, d, nk, 1, p, 0, nkp, v.f, vo, s.ldkv(), 0, out.f, oo, w, gs); // o = P v
   }
 
   static void backward(AttentionShape s, int pair, CpuTensor q, CpuTensor k, CpuTensor v, CpuTensor stash,
-      CpuTensor dOut, CpuTensor dq, CpuTensor dk, CpuTensor dv, Scratch sc) {
+      CpuTensor dOut, CpuTensor dq, CpuTensor dk, CpuTensor dv, Scratch sc, Gemm.Scratch gs) {
     int b = pair / s.heads(), h = pair % s.heads(), d = s.headDim(), nq = s.nq(), nk = s.nk(), w = s.width();
     int nkp = padded(nk);
     float scale = (float) s.scale();
-    sc.ensure(d, nq, nkp);
-    float[] dp = sc.g, ds = sc.ds, pp = sc.pp;
-    transpose(v, s.ldkv(), b, h, d, nk, nkp, sc.t);
-    for (int i = 0; i < nq; i++) {
-      int po = i * nkp;
-      System.arraycopy(stash.f, stash.off + (pair * nq + i) * nk, pp, po, nk);
-      java.util.Arrays.fill(pp, po + nk, po + nkp, 0);
-      rowTimes(dOut.f, dOut.off + row(b * nq + i, w, h, d), sc.t, d, nkp, dp); // dP = dO vᵀ
-      float rowDot = Vec.dot(pp, po, dp, 0, nkp);
-      Vec.softmaxBackwardRow(pp, po, dp, 0, rowDot, scale, ds, po, nkp); // dS = scale·P ⊙ (dP − Σ P·dP)
-    }
+    sc.ensure(nq, nkp);
+    float[] p = sc.p, dp = sc.dp, ds = sc.ds;
     int qo = q.off + row(b * nq, s.ldq(), h, d), ko = k.off + row(b * nk, s.ldkv(), h, d);
-    int go = dOut.off + row(b * nq, w, h, d);
-    for (int i = 0; i < nq; i++) { // dq_i = Σ_j dS_ij k_j
-      combine(ds, i * nkp, 1, nk, k.f, ko, s.ldkv(), d, dq.f, dq.off + row(b * nq + i, s.ldq(), h, d));
+    int vo = v.off + row(b * nk, s.ldkv(), h, d), go = dOut.off + row(b * nq, w, h, d);
+    for (int i = 0; i < nq; i++) {
+      System.arraycopy(stash.f, stash.off + (pair * nq + i) * nk, p, i * nkp, nk);
+      java.util.Arrays.fill(p, i * nkp + nk, (i + 1) * nkp, 0);
     }
-    for (int j = 0; j < nk; j++) { // dk_j = Σ_i dS_ij q_i, dv_j = Σ_i P_ij dO_i
-      combine(ds, j, nkp, nq, q.f, qo, s.ldq(), d, dk.f, dk.off + row(b * nk + j, s.ldkv(), h, d));
-      combine(pp, j, nkp, nq, dOut.f, go, w, d, dv.f, dv.off + row(b * nk + j, s.ldkv(), h, d));
+    Gemm.sgemm(false, true, 0, nq, 0, nk, d, 1, dOut.f, go, w, v.f, vo, s.ldkv(), 0, dp, 0, nkp, gs); // dP = dO vᵀ
+    for (int i = 0; i < nq; i++) { // dS = scale·P ⊙ (dP − Σ P·dP)
+      java.util.Arrays.fill(dp, i * nkp + nk, (i + 1) * nkp, 0);
+      float rowDot = Vec.dot(p, i * nkp, dp, i * nkp, nkp);
+      Vec.softmaxBackwardRow(p, i * nkp, dp, i * nkp, rowDot, scale, ds, i * nkp, nkp);
     }
+    Gemm.sgemm(false, false, 0, nq, 0, d, nk, 1, ds, 0, nkp, k.f, ko, s.ldkv(), 0, dq.f, dq.off + row(b * nq, s.ldq(), h, d),
+        s.ldq(), gs); // dq = dS k
+    Gemm.sgemm(true, false, 0, nk, 0, d, nq, 1, ds, 0, nkp, q.f, qo, s.ldq(), 0, dk.f, dk.off + row(b * nk, s.ldkv(), h, d),
+        s.ldkv(), gs); // dk = dSᵀ q
+    Gemm.sgemm(true, false, 0, nk, 0, d, nq, 1, p, 0, nkp, dOut.f, go, w, 0, dv.f, dv.off + row(b * nk, s.ldkv(), h, d),
+        s.ldkv(), gs); // dv = Pᵀ dO
   }
 
   // ---- float64 (checks) -------------------------------------------------------------------------------
@@ -136,7 +97,7 @@ final class AttentionKernel {
   static void forward64(AttentionShape s, int pair, CpuTensor q, CpuTensor k, CpuTensor v, CpuTensor out,
       CpuTensor stash, Scratch sc) {
     int b = pair / s.heads(), h = pair % s.heads(), d = s.headDim(), nq = s.nq(), nk = s.nk(), w = s.width();
-    sc.ensure(d, nq, padded(nk));
+    sc.ensure(nq, padded(nk));
     double[] p = sc.d;
     for (int i = 0; i < nq; i++) {
       int qo = q.off + row(b * nq + i, s.ldq(), h, d);
@@ -163,7 +124,7 @@ final class AttentionKernel {
   static void backward64(AttentionShape s, int pair, CpuTensor q, CpuTensor k, CpuTensor v, CpuTensor stash,
       CpuTensor dOut, CpuTensor dq, CpuTensor dk, CpuTensor dv, Scratch sc) {
     int b = pair / s.heads(), h = pair % s.heads(), d = s.headDim(), nq = s.nq(), nk = s.nk(), w = s.width();
-    sc.ensure(d, nq, padded(nk));
+    sc.ensure(nq, padded(nk));
     double[] dp = sc.d, ds = sc.e;
     for (int j = 0; j < nk; j++) {
       int kj = row(b * nk + j, s.ldkv(), h, d);

@@ -822,7 +822,7 @@ public final class CpuBackend implements Backend {
     CpuTensor tq = t(q), tk = t(k), tv = t(v), to = t(out), ts = stash == null ? null : t(stash);
     team.run(s.batch() * s.heads(), 1, (lo, hi, c) -> {
       for (int pair = lo; pair < hi; pair++) {
-        if (tq.f != null) AttentionKernel.forward(s, pair, tq, tk, tv, to, ts, attention[c]);
+        if (tq.f != null) AttentionKernel.forward(s, pair, tq, tk, tv, to, ts, attention[c], gemm[c]);
         else AttentionKernel.forward64(s, pair, tq, tk, tv, to, ts, attention[c]);
       }
     });
@@ -835,7 +835,7 @@ public final class CpuBackend implements Backend {
     CpuTensor tq = t(q), tk = t(k), tv = t(v), ts = t(stash), tg = t(dOut), gq = t(dq), gk = t(dk), gv = t(dv);
     team.run(s.batch() * s.heads(), 1, (lo, hi, c) -> {
       for (int pair = lo; pair < hi; pair++) {
-        if (tq.f != null) AttentionKernel.backward(s, pair, tq, tk, tv, ts, tg, gq, gk, gv, attention[c]);
+        if (tq.f != null) AttentionKernel.backward(s, pair, tq, tk, tv, ts, tg, gq, gk, gv, attention[c], gemm[c]);
         else AttentionKernel.backward64(s, pair, tq, tk, tv, ts, tg, gq, gk, gv, attention[c]);
       }
     });

@@ -85,18 +85,18 @@ final class Vec {
   }
 
   /**
-   * In place on p[0, np) (np a whole number of vectors, n ≤ np real entries): the first n become
-   * softmax(scale·p), the rest 0.
+   * In place on p[po, po + np) (np a whole number of vectors, n ≤ np real entries): the first n
+   * become softmax(scale·p), the rest 0.
    */
-  static void softmaxPadded(float[] p, int n, int np, float scale) {
+  static void softmaxPadded(float[] p, int po, int n, int np, float scale) {
     FloatVector minusInf = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY), max = minusInf;
     for (int j = 0; j < np; j += L) {
-      FloatVector x = FloatVector.fromArray(S, p, j).blend(minusInf, S.indexInRange(j, n).not());
-      x.intoArray(p, j);
+      FloatVector x = FloatVector.fromArray(S, p, po + j).blend(minusInf, S.indexInRange(j, n).not());
+      x.intoArray(p, po + j);
       max = max.max(x);
     }
-    exp(p, 0, scale, max.reduceLanes(VectorOperators.MAX) * scale, p, 0, np);
-    scale(1 / sum(p, 0, np), p, 0, p, 0, np);
+    exp(p, po, scale, max.reduceLanes(VectorOperators.MAX) * scale, p, po, np);
+    scale(1 / sum(p, po, np), p, po, p, po, np);
   }
 
   /** Σ t·(scale·z − shift) over n elements (the cross-entropy's target-weighted logits). */
