@@ -348,7 +348,9 @@ public final class CpuBackend implements Backend {
         // small products, and float64: split rows only
         team.run(m, Math.max(Gemm.MR, (int) (64L * 64 * 64 / Math.max(1, (long) n * k))), 2 * team.size(), (lo, hi, chunk) ->
             one(transA, transB, lo, hi, 0, n, k, alpha, ta, ao, lda, tb, bo, ldb, beta, tc, co, ldc, chunk));
-      } else if (m >= 4 * Gemm.MR * team.size()) {
+      } else if (m >= 4 * Gemm.MR * team.size() && !(transB && n >= 2 * Gemm.NR * team.size())) {
+        // rows split; a transposed B (packed per panel) with panels enough splits by panels instead,
+        // so that no panel is packed twice
         int strips = (m + Gemm.MR - 1) / Gemm.MR;
         team.run(strips, 4, 2 * team.size(), (lo, hi, chunk) -> one(transA, transB, lo * Gemm.MR, Math.min(m, hi * Gemm.MR), 0, n, k,
             alpha, ta, ao, lda, tb, bo, ldb, beta, tc, co, ldc, chunk));

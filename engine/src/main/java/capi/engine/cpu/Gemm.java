@@ -22,7 +22,7 @@ final class Gemm {
   static final int MR = 4;
   static final int NV = 4;
   static final int NR = NV * L;
-  private static final int KC = 128;
+  private static final int KC = 256;
 
   private Gemm() {}
 
