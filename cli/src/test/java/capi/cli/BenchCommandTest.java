@@ -21,9 +21,10 @@ class BenchCommandTest {
   @Timeout(300)
   void stepAndDataBenchesAppendTheirLinesToTheResults() throws Exception {
     Path results = tmp.resolve("bench.jsonl");
-    String step = SmallRuns.lastLine(SmallRuns.execute(0, "bench", "--what", "step", "--steps", "2", "--batch-size", "4",
+    String stepOut = SmallRuns.execute(0, "bench", "--what", "step", "--steps", "2", "--batch-size", "4", "--warmup", "0",
         "--results", results.toString(), d("model.dim", 32), d("model.heads", 2), d("model.depth", 1),
-        d("model.pred-dim", 32), d("model.pred-heads", 2), d("model.pred-depth", 1), d("model.prototypes", 64)).out());
+        d("model.pred-dim", 32), d("model.pred-heads", 2), d("model.pred-depth", 1), d("model.prototypes", 64)).out();
+    String step = SmallRuns.lastLine(stepOut);
     String data = SmallRuns.lastLine(SmallRuns.execute(0, "bench", "--what", "data", "--dataset", "synthetic:64",
         "--steps", "2", "--batch-size", "8", "--results", results.toString()).out());
     assertEquals(List.of(step, data), Files.readAllLines(results));
@@ -33,6 +34,17 @@ class BenchCommandTest {
     assertEquals("bench", s.get("event").asText());
     assertEquals("step", s.get("what").asText());
     assertTrue(s.get("img_per_s").asDouble() > 0 && s.get("peak_rss_bytes").asLong() > 0, step);
+    // the tiny preset at width 32, depth 1/1, K 64, batch 4: its model FLOPs, their share of the measured sgemm peak
+    capi.config.ModelConfig model = capi.config.CapiConfig.preset("tiny").with(capi.config.Overrides.none()
+        .set("model.dim", 32).set("model.heads", 2).set("model.depth", 1).set("model.pred-dim", 32)
+        .set("model.pred-heads", 2).set("model.pred-depth", 1).set("model.prototypes", 64)).model();
+    assertEquals(capi.engine.StepBenchmark.modelFlops(model, 4), s.get("model_flops_per_step").asDouble(),
+        1e-3 * s.get("model_flops_per_step").asDouble(), step);
+    assertTrue(s.get("mfu").asDouble() > 0 && s.get("sgemm_peak_gflops_per_s").asDouble() > 0, step);
+    assertTrue(s.get("median_ms_per_step").asDouble() > 0, step);
+    assertTrue(stepOut.contains("peer: capi_step_cpu.py --img 28 --in-chans 1 --patch 7 --dim 32 --heads 2 --enc-depth 1"
+        + " --dec-depth 1 --registers 4 --clusters 64 --batch 4 --mask-ratio 0.65 --pred-sub 0.5 --drop-path 0.0 --threads "
+        + Runtime.getRuntime().availableProcessors()), stepOut);
     JsonNode d = json.readTree(data);
     assertEquals("data", d.get("what").asText());
     assertEquals("synthetic:64", d.get("dataset").asText());
