@@ -22,6 +22,8 @@ final class Gemm {
   static final int MR = 4;
   static final int NV = 4;
   static final int NR = NV * L;
+  /** The tile of {@link #sgemmTN}: TN = 16 rows × one vector of columns (16 with AVX-512). */
+  static final int TN = 16;
   private static final int KC = 256;
 
   private Gemm() {}
@@ -30,7 +32,7 @@ final class Gemm {
   static final class Scratch {
     final float[] a = new float[MR * KC];
     final float[] b = new float[KC * NR];
-    final float[] tile = new float[MR * NR];
+    final float[] tile = new float[Math.max(MR * NR, TN * L)];
     double[] rowB = new double[0];
     double[] acc = new double[0];
   }
@@ -44,6 +46,10 @@ final class Gemm {
    */
   static void sgemm(boolean transA, boolean transB, int m0, int m1, int n0, int n1, int k, float alpha,
       float[] a, int aOff, int lda, float[] b, int bOff, int ldb, float beta, float[] c, int cOff, int ldc, Scratch s) {
+    if (transA && !transB && m1 - m0 >= TN && n1 - n0 >= L) {
+      sgemmTN(m0, m1, n0, n1, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc, s);
+      return;
+    }
     for (int pc = 0; pc < k; pc += KC) {
       int kc = Math.min(KC, k - pc);
       float bt = pc == 0 ? beta : 1f;
@@ -81,6 +87,71 @@ final class Gemm {
       }
     }
     if (k == 0) scaleC(m0, m1, n0, n1, beta, c, cOff, ldc);
+  }
+
+  /**
+   * C ← alpha·Aᵀ·B + beta·C with A stored (k × m) and B (k × n), both read in place: the weight
+   * gradients (dW += dyᵀ·x) and the attention's dk, dv. A 4-row strip of Aᵀ would use 16 bytes of
+   * every cache line of A it touches (and touch them again for every panel); tiles of 16 rows × one
+   * vector use whole lines of A and keep a strip's lines in L1 across the panels. Edge rows and
+   * columns go through the general path.
+   */
+  private static void sgemmTN(int m0, int m1, int n0, int n1, int k, float alpha, float[] a, int aOff, int lda, float[] b,
+      int bOff, int ldb, float beta, float[] c, int cOff, int ldc, Scratch s) {
+    int mEnd = m0 + (m1 - m0) / TN * TN, nEnd = n0 + (n1 - n0) / L * L;
+    for (int pc = 0; pc < k; pc += KC) {
+      int kc = Math.min(KC, k - pc);
+      float bt = pc == 0 ? beta : 1f;
+      for (int i0 = m0; i0 < mEnd; i0 += TN) {
+        for (int j0 = n0; j0 < nEnd; j0 += L) {
+          kernelTN(a, aOff + pc * lda + i0, lda, b, bOff + pc * ldb + j0, ldb, kc, s.tile);
+          update(s.tile, L, alpha, bt, c, cOff + i0 * ldc + j0, ldc, TN, L);
+        }
+      }
+    }
+    if (nEnd < n1) sgemm(true, false, m0, mEnd, nEnd, n1, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc, s);
+    if (mEnd < m1) sgemm(true, false, mEnd, m1, n0, n1, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc, s);
+  }
+
+  /** tile[r·L + j] ← Σ_p a[ao + p·lda + r]·b[bo + p·ldb + j] for a 16-row tile of one vector of columns. */
+  private static void kernelTN(float[] a, int ao, int lda, float[] b, int bo, int ldb, int kc, float[] tile) {
+    FloatVector c0 = FloatVector.zero(S), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0, c6 = c0, c7 = c0;
+    FloatVector c8 = c0, c9 = c0, c10 = c0, c11 = c0, c12 = c0, c13 = c0, c14 = c0, c15 = c0;
+    for (int p = 0, ai = ao, bi = bo; p < kc; p++, ai += lda, bi += ldb) {
+      FloatVector x = FloatVector.fromArray(S, b, bi);
+      c0 = x.fma(FloatVector.broadcast(S, a[ai]), c0);
+      c1 = x.fma(FloatVector.broadcast(S, a[ai + 1]), c1);
+      c2 = x.fma(FloatVector.broadcast(S, a[ai + 2]), c2);
+      c3 = x.fma(FloatVector.broadcast(S, a[ai + 3]), c3);
+      c4 = x.fma(FloatVector.broadcast(S, a[ai + 4]), c4);
+      c5 = x.fma(FloatVector.broadcast(S, a[ai + 5]), c5);
+      c6 = x.fma(FloatVector.broadcast(S, a[ai + 6]), c6);
+      c7 = x.fma(FloatVector.broadcast(S, a[ai + 7]), c7);
+      c8 = x.fma(FloatVector.broadcast(S, a[ai + 8]), c8);
+      c9 = x.fma(FloatVector.broadcast(S, a[ai + 9]), c9);
+      c10 = x.fma(FloatVector.broadcast(S, a[ai + 10]), c10);
+      c11 = x.fma(FloatVector.broadcast(S, a[ai + 11]), c11);
+      c12 = x.fma(FloatVector.broadcast(S, a[ai + 12]), c12);
+      c13 = x.fma(FloatVector.broadcast(S, a[ai + 13]), c13);
+      c14 = x.fma(FloatVector.broadcast(S, a[ai + 14]), c14);
+      c15 = x.fma(FloatVector.broadcast(S, a[ai + 15]), c15);
+    }
+    c0.intoArray(tile, 0);
+    c1.intoArray(tile, L);
+    c2.intoArray(tile, 2 * L);
+    c3.intoArray(tile, 3 * L);
+    c4.intoArray(tile, 4 * L);
+    c5.intoArray(tile, 5 * L);
+    c6.intoArray(tile, 6 * L);
+    c7.intoArray(tile, 7 * L);
+    c8.intoArray(tile, 8 * L);
+    c9.intoArray(tile, 9 * L);
+    c10.intoArray(tile, 10 * L);
+    c11.intoArray(tile, 11 * L);
+    c12.intoArray(tile, 12 * L);
+    c13.intoArray(tile, 13 * L);
+    c14.intoArray(tile, 14 * L);
+    c15.intoArray(tile, 15 * L);
   }
 
   private static void scaleC(int m0, int m1, int n0, int n1, float beta, float[] c, int cOff, int ldc) {
@@ -170,14 +241,15 @@ final class Gemm {
     c31.intoArray(tile, 3 * NR + L);
     c32.intoArray(tile, 3 * NR + 2 * L);
     c33.intoArray(tile, 3 * NR + 3 * L);
-    update(tile, alpha, beta, c, co, ldc, rows, cols);
+    update(tile, NR, alpha, beta, c, co, ldc, rows, cols);
   }
 
-  /** C[r, j] ← alpha·tile[r, j] + beta·C[r, j] on rows × cols (whole vectors where they fit). */
-  private static void update(float[] tile, float alpha, float beta, float[] c, int co, int ldc, int rows, int cols) {
+  /** C[r, j] ← alpha·tile[r·ts + j] + beta·C[r, j] on rows × cols (whole vectors where they fit). */
+  private static void update(float[] tile, int ts, float alpha, float beta, float[] c, int co, int ldc, int rows,
+      int cols) {
     int full = cols - cols % L;
     for (int r = 0; r < rows; r++) {
-      int t = r * NR, o = co + r * ldc;
+      int t = r * ts, o = co + r * ldc;
       if (beta == 0) {
         for (int j = 0; j < full; j += L) FloatVector.fromArray(S, tile, t + j).mul(alpha).intoArray(c, o + j);
         for (int j = full; j < cols; j++) c[o + j] = alpha * tile[t + j];
