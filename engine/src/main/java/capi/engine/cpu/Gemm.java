@@ -28,7 +28,7 @@ final class Gemm {
 
   private Gemm() {}
 
-  /** Per-thread buffers: an edge strip of A, a packed (transposed or edge) panel of B, a tile. */
+  /** Per-thread buffers: an edge strip of A, a packed panel of B, a tile. */
   static final class Scratch {
     final float[] a = new float[MR * KC];
     final float[] b = new float[KC * NR];
@@ -39,10 +39,10 @@ final class Gemm {
 
   /**
    * One product on rows [m0, m1) and columns [n0, n1) of C. Per KC slice of k, per panel of NR
-   * columns (kept in L1 while every strip of MR rows passes it): the kernel reads A and B where
-   * they are (a full strip of A as 4 row streams or 4-element rows, a full panel of an
-   * untransposed B as its rows) and packs only what is not laid out for it (a transposed B, and
-   * the edge strip and panel, zero padded).
+   * columns, packed contiguous (rows of B 256 bytes apart at a stride of a few KiB would fall into
+   * a few L1 sets) and kept in L1 while every strip of MR rows passes it; the kernel reads a full
+   * strip of A where it is (4 row streams, or 4-element rows of a transposed A) and packs only the
+   * edge strip, zero padded.
    */
   static void sgemm(boolean transA, boolean transB, int m0, int m1, int n0, int n1, int k, float alpha,
       float[] a, int aOff, int lda, float[] b, int bOff, int ldb, float beta, float[] c, int cOff, int ldc, Scratch s) {
@@ -55,14 +55,7 @@ final class Gemm {
       float bt = pc == 0 ? beta : 1f;
       for (int j0 = n0; j0 < n1; j0 += NR) {
         int cols = Math.min(NR, n1 - j0);
-        float[] bs = b;
-        int bo = bOff + pc * ldb + j0, bps = ldb;
-        if (transB || cols < NR) {
-          packPanel(transB, b, bOff, ldb, pc, kc, j0, cols, s.b);
-          bs = s.b;
-          bo = 0;
-          bps = NR;
-        }
+        packPanel(transB, b, bOff, ldb, pc, kc, j0, cols, s.b);
         for (int i0 = m0; i0 < m1; i0 += MR) {
           int rows = Math.min(MR, m1 - i0);
           float[] as = a;
@@ -82,7 +75,7 @@ final class Gemm {
             aps = 1;
             ars = lda;
           }
-          kernel(as, ao, aps, ars, bs, bo, bps, kc, alpha, bt, c, cOff + i0 * ldc + j0, ldc, rows, cols, s.tile);
+          kernel(as, ao, aps, ars, s.b, 0, NR, kc, alpha, bt, c, cOff + i0 * ldc + j0, ldc, rows, cols, s.tile);
         }
       }
     }
@@ -102,15 +95,24 @@ final class Gemm {
     for (int pc = 0; pc < k; pc += KC) {
       int kc = Math.min(KC, k - pc);
       float bt = pc == 0 ? beta : 1f;
-      for (int i0 = m0; i0 < mEnd; i0 += TN) {
+      if (mEnd - m0 >= nEnd - n0) { // strips outer: a strip of A (kc lines) stays in L1 across the panels
+        for (int i0 = m0; i0 < mEnd; i0 += TN) {
+          for (int j0 = n0; j0 < nEnd; j0 += L) tileTN(i0, j0, pc, kc, alpha, bt, a, aOff, lda, b, bOff, ldb, c, cOff, ldc, s);
+        }
+      } else { // panels outer: a column of B stays in L1 across the strips
         for (int j0 = n0; j0 < nEnd; j0 += L) {
-          kernelTN(a, aOff + pc * lda + i0, lda, b, bOff + pc * ldb + j0, ldb, kc, s.tile);
-          update(s.tile, L, alpha, bt, c, cOff + i0 * ldc + j0, ldc, TN, L);
+          for (int i0 = m0; i0 < mEnd; i0 += TN) tileTN(i0, j0, pc, kc, alpha, bt, a, aOff, lda, b, bOff, ldb, c, cOff, ldc, s);
         }
       }
     }
     if (nEnd < n1) sgemm(true, false, m0, mEnd, nEnd, n1, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc, s);
     if (mEnd < m1) sgemm(true, false, mEnd, m1, n0, n1, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc, s);
+  }
+
+  private static void tileTN(int i0, int j0, int pc, int kc, float alpha, float beta, float[] a, int aOff, int lda,
+      float[] b, int bOff, int ldb, float[] c, int cOff, int ldc, Scratch s) {
+    kernelTN(a, aOff + pc * lda + i0, lda, b, bOff + pc * ldb + j0, ldb, kc, s.tile);
+    update(s.tile, L, alpha, beta, c, cOff + i0 * ldc + j0, ldc, TN, L);
   }
 
   /** tile[r·L + j] ← Σ_p a[ao + p·lda + r]·b[bo + p·ldb + j] for a 16-row tile of one vector of columns. */
