@@ -5,11 +5,14 @@ import capi.config.BadConfigException;
 import capi.config.CapiConfig;
 import capi.config.CollectiveConfig;
 import capi.config.DataConfig;
+import capi.config.EngineConfig;
 import capi.config.Keys;
 import capi.config.MonitoringConfig;
+import capi.config.Overrides;
 import capi.config.TrainConfig;
 import capi.data.BatchSource;
 import capi.data.DataCounters;
+import capi.engine.Backends;
 import capi.engine.NativeMemory;
 import capi.engine.checkpoint.CheckpointStore;
 import capi.eval.Evaluator;
@@ -100,12 +103,45 @@ public final class TrainingRun {
     }
   }
 
-  private static RunResult runNode(CapiConfig config, RunDirectory runDir, ClusterSettings cluster) throws Exception {
+  /**
+   * A GPU backend that cannot start on a device of this node's workers stops the run before it
+   * starts (exit 2, with the backend's one-line reason) instead of failing every recovery.
+   */
+  private static void checkDevices(EngineConfig engine, int workers) {
+    if (engine.backend() == EngineConfig.Backend.CPU) return;
+    for (int i = 0; i < workers; i++) {
+      try {
+        Backends.create(engine, i, 1).close();
+      } catch (IllegalArgumentException e) {
+        throw BadConfigException.of(Keys.ENGINE_BACKEND, engine.backend().word(), "worker " + i + " on device "
+            + engine.deviceOf(i) + ": " + e.getMessage());
+      }
+    }
+  }
+
+  /**
+   * {@code capi.train.workers = 0} made concrete: one worker per device of the engine (the cpu: 1;
+   * cuda: one per entry of capi.engine.devices, else per visible GPU). Other counts stay.
+   */
+  static CapiConfig withWorkers(CapiConfig config) {
+    if (config.train().workers() > 0) return config;
+    EngineConfig engine = config.engine();
+    int devices = engine.devices().isEmpty() ? Backends.devices(engine.backend().word()) : engine.devices().size();
+    if (devices == 0) {
+      throw BadConfigException.of(Keys.TRAIN_WORKERS, 0, "one worker per device, but backend " + engine.backend().word()
+          + " sees no device here (set the workers, or make a device visible)");
+    }
+    return config.with(Overrides.none().set("train.workers", devices));
+  }
+
+  private static RunResult runNode(CapiConfig given, RunDirectory runDir, ClusterSettings cluster) throws Exception {
+    CapiConfig config = withWorkers(given);
     TrainConfig train = config.train();
     DataConfig data = config.data();
     CollectiveConfig collective = config.collective();
     MonitoringConfig monitoring = config.monitoring();
     int minNodes = cluster == null ? 1 : config.cluster().minNodes();
+    checkDevices(config.engine(), train.workers());
     BatchSource source = BatchSource.of(config);
     CheckpointStore store = new CheckpointStore(runDir.checkpoints(), config.checkpoint().keep(), LOG::warn);
 
@@ -131,7 +167,7 @@ public final class TrainingRun {
           STOP_REQUESTED);
       List<Worker.Setup> workers = new ArrayList<>();
       for (int i = 0; i < train.workers(); i++) {
-        workers.add(new Worker.Setup(config.model(), config.optim(), train.seed(), train.effectiveThreadsPerWorker(), source,
+        workers.add(new Worker.Setup(config.model(), config.optim(), config.engine(), i, train.seed(), train.effectiveThreadsPerWorker(), source,
             data.loaderThreads(), data.prefetch(), collectiveNode, collective, evaluator, joinedRing, STOP_REQUESTED));
       }
       ActorSystem<Void> system = ActorSystem.create(NodeGuardian.create(spec, workers, cluster != null), SYSTEM,

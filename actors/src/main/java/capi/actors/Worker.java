@@ -5,9 +5,11 @@ import capi.collective.CollectiveException;
 import capi.collective.CollectiveNode;
 import capi.collective.Endpoint;
 import capi.config.CollectiveConfig;
+import capi.config.EngineConfig;
 import capi.config.ModelConfig;
 import capi.config.OptimConfig;
 import capi.data.BatchSource;
+import capi.engine.Backends;
 import capi.engine.CapiTrainer;
 import capi.engine.checkpoint.CheckpointStore;
 import capi.eval.Evaluator;
@@ -64,11 +66,12 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
   private record BatchArrived(DataLoader.Reply reply) implements Command {}
 
   /**
-   * What a worker needs from its node: model, optimiser, data, and the node's collective; {@code
+   * What a worker needs from its node: model, optimiser, engine (the backend of worker {@code index}
+   * of the node), data, and the node's collective; {@code
    * joinedRing} is set once a worker of the node has joined a ring (the node takes part in training),
    * {@code stopRequested} once the node was asked to stop (SIGTERM): each step's report says so.
    */
-  public record Setup(ModelConfig model, OptimConfig optim, long seed, int threads, BatchSource data,
+  public record Setup(ModelConfig model, OptimConfig optim, EngineConfig engine, int index, long seed, int threads, BatchSource data,
       int loaderThreads, int prefetch, CollectiveNode collectiveNode, CollectiveConfig collective, Evaluator evaluator,
       AtomicBoolean joinedRing, AtomicBoolean stopRequested) {}
 
@@ -150,7 +153,8 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
       if (executor == null || m.checkpointDir() == null) {
         if (executor != null) executor.trainer().close();
         executor = new StepExecutor(
-            CapiTrainer.create(setup.model(), setup.optim(), setup.seed(), setup.threads()), setup.seed());
+            CapiTrainer.create(setup.model(), setup.optim(), setup.seed(),
+                Backends.create(setup.engine(), setup.index(), setup.threads())), setup.seed());
       }
       if (m.checkpointDir() != null) {
         new CheckpointStore.Checkpoint(m.nextStep(), Path.of(m.checkpointDir())).loadInto(executor.trainer());

@@ -1,6 +1,7 @@
 package capi.cli;
 
 import capi.config.CapiConfig;
+import capi.config.EngineConfig;
 import capi.config.ModelConfig;
 import capi.config.OptimConfig;
 import capi.config.Overrides;
@@ -47,9 +48,9 @@ final class StepBench {
       return Main.EXIT_BAD_INPUT;
     }
     int threads = Runtime.getRuntime().availableProcessors();
-    Precision precision = Precision.of(model.precision());
-    double peak = peakFlops(precision, threads);
-    try (StepBenchmark bench = new StepBenchmark(model, optim, batch, Backends.create("cpu", precision, 0, threads))) {
+    EngineConfig engine = c.engine();
+    double peak = peakFlops(engine, threads);
+    try (StepBenchmark bench = new StepBenchmark(model, optim, batch, Backends.create(engine, 0, threads))) {
       // the JIT compiles the vector code during the first seconds; measure once it has
       long warmStart = System.nanoTime();
       int warmSteps = 0;
@@ -74,11 +75,11 @@ final class StepBench {
       double flops = StepBenchmark.modelFlops(model, batch), achieved = flops / (medianMs / 1e3);
       long peakRss = rssBytes("VmHWM:");
       System.out.printf("step bench: %s preset, %s, %s, batch %d, %d timed steps after %.1f s of warm-up (%d steps)%n",
-          c.preset(), model.precision(), bench.trainer().backendDescription(), batch, steps, warmSeconds, warmSteps);
+          c.preset(), engine.precision().word(), bench.trainer().backendDescription(), batch, steps, warmSeconds, warmSteps);
       System.out.printf("%.1f img/s (median step %.1f ms; mean %.1f, fastest %.1f), peak RSS %.0f MiB;"
           + " this process kept %.2f of %d cores busy%n", imgPerS, medianMs, meanMs, minMs, peakRss / 1048576.0,
           coresBusy, threads);
-      System.out.printf("model FLOPs per step %.2f G: %.1f GFLOP/s, MFU %.2f of the sgemm peak measured here"
+      System.out.printf("model FLOPs per step %.2f G: %.1f GFLOP/s, MFU %.2f of the matrix-product peak measured here"
           + " (%d^3, %d threads): %.1f GFLOP/s%n", flops / 1e9, achieved / 1e9, achieved / peak, PEAK_SIZE, threads,
           peak / 1e9);
       System.out.printf("RSS %.0f MiB after warm-up, %.0f MiB after the timed steps; backend memory %.0f MiB%n",
@@ -97,21 +98,24 @@ final class StepBench {
   }
 
   /**
-   * The best of several PEAK_SIZE³ float32 products on a backend like the step's: the machine's
-   * matrix-product peak as this engine reaches it (the denominator of MFU).
+   * The best of several PEAK_SIZE³ products on a backend like the step's (same device and
+   * precision): the machine's matrix-product peak as this engine reaches it (the denominator of MFU).
    */
-  static double peakFlops(Precision precision, int threads) {
-    try (Backend be = Backends.create("cpu", precision, 0, threads)) {
+  static double peakFlops(EngineConfig engine, int threads) {
+    try (Backend be = Backends.create(engine, 0, threads)) {
+      Precision precision = be.precision();
       long n = PEAK_SIZE;
       Tensor a = be.allocate(precision.compute(), n * n), b = be.allocate(precision.compute(), n * n);
       Tensor out = be.allocate(precision.master(), n * n);
       be.fill(a, 0.5);
       be.fill(b, 0.25);
       long best = Long.MAX_VALUE;
+      float[] probe = new float[1];
       long until = System.nanoTime() + 3_000_000_000L; // the first products also warm the kernel up
       for (int i = 0; i < 3 || System.nanoTime() < until; i++) {
         long t0 = System.nanoTime();
         be.gemm(false, false, PEAK_SIZE, PEAK_SIZE, PEAK_SIZE, 1, a, 0, PEAK_SIZE, b, 0, PEAK_SIZE, 0, out, 0, PEAK_SIZE, 1, 0, 0, 0);
+        be.download(out, 0, probe, 0, 1); // waits for a device's product
         best = Math.min(best, System.nanoTime() - t0);
       }
       return 2.0 * n * n * n / (best / 1e9);

@@ -23,6 +23,7 @@ public record CapiConfig(
     String preset,
     ModelConfig model,
     OptimConfig optim,
+    EngineConfig engine,
     TrainConfig train,
     CheckpointConfig checkpoint,
     DataConfig data,
@@ -67,7 +68,7 @@ public record CapiConfig(
 
   /**
    * A cluster node's view of a saved config.conf: the saved run, with this node's own settings
-   * from {@code node} (its cluster section, monitoring, udp address and worker count), which belong
+   * from {@code node} (its cluster section, monitoring, udp address, worker count and GPUs), which belong
    * to the machine and not to the run. Validated once, after the merge: the saved file may name
    * another node's certificate files.
    */
@@ -84,7 +85,7 @@ public record CapiConfig(
 
   /** The settings of a node rather than of its run (readForNode). */
   private static final String[] NODE_LOCAL = {
-    "capi.cluster", "capi.monitoring", "capi.collective.udp-host", "capi.train.workers"
+    "capi.cluster", "capi.monitoring", "capi.collective.udp-host", "capi.train.workers", "capi.engine.devices"
   };
 
   /** This configuration with {@code overrides} over it, validated again. */
@@ -117,6 +118,7 @@ public record CapiConfig(
         Values.string(c, "capi.preset"),
         ModelConfig.from(c),
         OptimConfig.from(c),
+        EngineConfig.from(c),
         TrainConfig.from(c),
         CheckpointConfig.from(c),
         DataConfig.from(c),

@@ -15,5 +15,7 @@ public final class Keys {
   public static final String EVAL_TEST_DATASET = "capi.eval.test-dataset";
   public static final String TRAIN_BATCH_SIZE = "capi.train.batch-size";
   public static final String TRAIN_RUN_DIR = "capi.train.run-dir";
+  public static final String ENGINE_BACKEND = "capi.engine.backend";
+  public static final String TRAIN_WORKERS = "capi.train.workers";
   public static final String METRICS_PORT = "capi.monitoring.metrics-port";
 }

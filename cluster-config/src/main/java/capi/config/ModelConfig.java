@@ -3,8 +3,8 @@ package capi.config;
 import com.typesafe.config.Config;
 
 /**
- * The model of a run (capi.model.*, docs/ALGORITHM.md §1): sizes, masking counts, temperatures and the
- * training precision. Validated so that every shape the engine derives is consistent.
+ * The model of a run (capi.model.*, docs/ALGORITHM.md §1): sizes, masking counts and temperatures
+ * (the precision is the engine's, {@link EngineConfig}). Validated so that every shape the engine derives is consistent.
  */
 public record ModelConfig(
     int imageHeight,
@@ -26,8 +26,7 @@ public record ModelConfig(
     double targetTemp,
     double clusteringTemp,
     int sinkhornIterations,
-    boolean positionwiseSinkhorn,
-    String precision) {
+    boolean positionwiseSinkhorn) {
 
   public ModelConfig {
     check(imageHeight % patchSize == 0, "capi.model.image-height", imageHeight, "must be a multiple of patch-size (" + patchSize + ")");
@@ -43,7 +42,6 @@ public record ModelConfig(
     check(n - masked >= 1, "capi.model.mask-ratio", maskRatio, "leaves no visible patch");
     check(predictedOf(masked, predictionSubsampling) >= 1, "capi.model.prediction-subsampling",
         predictionSubsampling, "predicts no patch");
-    check(precision.equals("float32") || precision.equals("float64"), "capi.model.precision", precision, "must be float32 or float64");
   }
 
   static ModelConfig from(Config c) {
@@ -68,22 +66,14 @@ public record ModelConfig(
         Values.doubleIn(c, m + "target-temp", 1e-6, 100),
         Values.doubleIn(c, m + "clustering-temp", 1e-6, 100),
         Values.positiveInt(c, m + "sinkhorn-iterations"),
-        Values.booleanValue(c, m + "positionwise-sinkhorn"),
-        Values.oneOf(c, m + "precision", "float32", "float64"));
-  }
-
-  /** The same model in another precision (parity and gradient checks). */
-  public ModelConfig withPrecision(String p) {
-    return new ModelConfig(imageHeight, imageWidth, inChannels, patchSize, dim, heads, depth, predDim, predHeads,
-        predDepth, registers, prototypes, dropPathRate, maskRatio, predictionSubsampling, studentTemp, targetTemp,
-        clusteringTemp, sinkhornIterations, positionwiseSinkhorn, p);
+        Values.booleanValue(c, m + "positionwise-sinkhorn"));
   }
 
   /** The same model with another drop-path rate (golden runs and evaluation use 0). */
   public ModelConfig withDropPathRate(double r) {
     return new ModelConfig(imageHeight, imageWidth, inChannels, patchSize, dim, heads, depth, predDim, predHeads,
         predDepth, registers, prototypes, r, maskRatio, predictionSubsampling, studentTemp, targetTemp,
-        clusteringTemp, sinkhornIterations, positionwiseSinkhorn, precision);
+        clusteringTemp, sinkhornIterations, positionwiseSinkhorn);
   }
 
   public int gridH() {

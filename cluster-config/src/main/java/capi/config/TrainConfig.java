@@ -3,7 +3,10 @@ package capi.config;
 import com.typesafe.config.Config;
 import java.time.Duration;
 
-/** A training run (capi.train.*): length, batch, workers, seed, limits. */
+/**
+ * A training run (capi.train.*): length, batch, workers, seed, limits. {@code workers} 0 means one
+ * per device of the engine, which the node resolves before it starts (capi.actors.TrainingRun).
+ */
 public record TrainConfig(
     long steps,
     int batchSize,
@@ -16,7 +19,7 @@ public record TrainConfig(
     long checksumEvery) {
 
   public TrainConfig {
-    if (batchSize % workers != 0) {
+    if (workers > 0 && batchSize % workers != 0) {
       throw BadConfigException.of(Keys.TRAIN_BATCH_SIZE, batchSize,
           "must be divisible by the number of workers (" + workers + ")");
     }
@@ -27,7 +30,7 @@ public record TrainConfig(
     return new TrainConfig(
         Values.positiveLong(c, t + "steps"),
         Values.positiveInt(c, t + "batch-size"),
-        Values.positiveInt(c, t + "workers"),
+        Values.nonNegativeInt(c, t + "workers"),
         Values.longValue(c, t + "seed"),
         Values.doubleIn(c, t + "max-minutes", 0, 1e9),
         Values.string(c, t + "run-dir"),
@@ -39,6 +42,6 @@ public record TrainConfig(
   /** Threads for each worker's BLAS: the configured value or an even share of the cores. */
   public int effectiveThreadsPerWorker() {
     if (threadsPerWorker > 0) return threadsPerWorker;
-    return Math.max(1, Runtime.getRuntime().availableProcessors() / workers);
+    return Math.max(1, Runtime.getRuntime().availableProcessors() / Math.max(1, workers));
   }
 }

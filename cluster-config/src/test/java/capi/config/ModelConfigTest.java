@@ -21,7 +21,6 @@ class ModelConfigTest {
     assertEquals(16, tiny.patches()); // 28x28 in 7x7 patches
     assertEquals(6, tiny.visible()); // 16 - floor(16 x 0.65)
     assertEquals(5, tiny.predicted()); // floor(10 masked x 0.5)
-    assertEquals("float32", tiny.precision());
   }
 
   @Test
@@ -35,8 +34,6 @@ class ModelConfigTest {
     BadConfigException size = assertThrows(BadConfigException.class,
         () -> CapiConfig.load(null, Overrides.commandLine(Map.of("capi.model.image-width", "30")).preset("tiny")));
     assertTrue(size.getMessage().contains("capi.model.image-width"), size.getMessage());
-    assertThrows(BadConfigException.class,
-        () -> CapiConfig.load(null, Overrides.commandLine(Map.of("capi.model.precision", "float16")).preset("tiny")));
   }
 
   @Test

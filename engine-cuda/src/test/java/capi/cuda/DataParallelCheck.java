@@ -26,7 +26,7 @@ import java.util.function.Function;
 final class DataParallelCheck {
   /** A small model (non-square images, 8 registers, predictor narrower than the encoder), no drop path. */
   static final ModelConfig MODEL =
-      new ModelConfig(12, 16, 3, 4, 16, 2, 2, 8, 2, 2, 8, 10, 0, 0.5, 0.5, 0.12, 0.06, 0.12, 3, true, "float32");
+      new ModelConfig(12, 16, 3, 4, 16, 2, 2, 8, 2, 2, 8, 10, 0, 0.5, 0.5, 0.12, 0.06, 0.12, 3, true);
   static final OptimConfig OPTIM = new OptimConfig(1e-3, 0.1, 0.9, 0.95, 1e-8, 0.2, 0.1, 5e-4, 0.01, 0.999, 100, 0.1, 0.8);
 
   /** Per step: loss_capi and loss_clustering of 1 worker and of 2 (their mean); the teacher's relative difference. */
@@ -57,7 +57,7 @@ final class DataParallelCheck {
   }
 
   static Result run(Precision precision, int batch, int steps, Function<Precision, Backend> backends) throws Exception {
-    ModelConfig model = MODEL.withPrecision(precision == Precision.FLOAT64 ? "float64" : "float32");
+    ModelConfig model = MODEL;
     ExecutorService pool = Executors.newFixedThreadPool(2);
     try (CapiTrainer single = CapiTrainer.create(model, OPTIM, 7, backends.apply(precision));
         CapiTrainer w0 = CapiTrainer.create(model, OPTIM, 7, backends.apply(precision));

@@ -164,7 +164,6 @@ public final class GpuCheck {
       steps = 1;
       batch = 2;
     }
-    model = model.withPrecision("float32"); // master weights; the backend's bf16-mixed makes activations and product inputs bf16
     CudaBackend be = backend(Precision.BF16_MIXED, new CudaBackend.Options(true));
     out.put("backend", be.describe());
     out.put("model", model.toString());

@@ -1,5 +1,6 @@
 package capi.engine;
 
+import capi.config.EngineConfig;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.ServiceLoader;
@@ -21,6 +22,31 @@ public final class Backends {
    * precision it does not support).
    */
   public static Backend create(String name, Precision precision, int deviceIndex, int threads) {
+    return create(name, precision, deviceIndex, threads, false);
+  }
+
+  /** The backend of worker {@code worker} of this node as capi.engine configures it ({@link EngineConfig}). */
+  public static Backend create(EngineConfig engine, int worker, int threads) {
+    return create(engine.backend().word(), Precision.of(engine.precision()), engine.deviceOf(worker), threads, engine.tf32());
+  }
+
+  private static Backend create(String name, Precision precision, int deviceIndex, int threads, boolean tf32) {
+    BackendProvider provider = provider(name);
+    try {
+      return provider.create(precision, deviceIndex, threads, tf32);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("backend " + name + ": " + oneLine(e), e);
+    } catch (RuntimeException | LinkageError e) {
+      throw new IllegalArgumentException("backend " + name + " cannot start: " + oneLine(e), e);
+    }
+  }
+
+  /** How many devices provider {@code name} can use in this process ({@link BackendProvider#devices}). */
+  public static int devices(String name) {
+    return provider(name).devices();
+  }
+
+  private static BackendProvider provider(String name) {
     BackendProvider provider = null;
     try {
       for (BackendProvider p : ServiceLoader.load(BackendProvider.class)) {
@@ -32,13 +58,7 @@ public final class Backends {
     if (provider == null) {
       throw new IllegalArgumentException("backend " + name + ": no such provider (available: " + String.join(", ", names()) + ")");
     }
-    try {
-      return provider.create(precision, deviceIndex, threads);
-    } catch (IllegalArgumentException e) {
-      throw new IllegalArgumentException("backend " + name + ": " + oneLine(e), e);
-    } catch (RuntimeException | LinkageError e) {
-      throw new IllegalArgumentException("backend " + name + " cannot start: " + oneLine(e), e);
-    }
+    return provider;
   }
 
   private static String oneLine(Throwable e) {

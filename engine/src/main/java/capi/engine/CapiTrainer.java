@@ -117,12 +117,6 @@ public final class CapiTrainer implements AutoCloseable {
    * teacher starts as a copy of the student. The backend's precision is the training precision.
    */
   public static CapiTrainer create(ModelConfig model, OptimConfig optim, long seed, Backend backend) {
-    Precision configured = Precision.of(model.precision());
-    if (backend.precision() != configured && !(configured == Precision.FLOAT32 && backend.precision() == Precision.BF16_MIXED)) {
-      backend.close();
-      throw new IllegalArgumentException("model precision " + model.precision() + " on a " + backend.precision().configName()
-          + " backend");
-    }
     CapiTrainer t = new CapiTrainer(model, optim, backend);
     Random rng = new Random(seed);
     Init.model(t.be, t.student, rng);
@@ -132,15 +126,18 @@ public final class CapiTrainer implements AutoCloseable {
     return t;
   }
 
-  /** As {@link #create(ModelConfig, OptimConfig, long, Backend)} on the "cpu" backend in model.precision(). */
-  public static CapiTrainer create(ModelConfig model, OptimConfig optim, long seed, int threads) {
-    return create(model, optim, seed, Backends.create("cpu", Precision.of(model.precision()), 0, threads));
-  }
-
   /** get_params_groups: "patch_embed" → lr × patch mult; "rope" → lr × 0. */
   static double lrMultiplier(String name, OptimConfig o) {
     if (name.contains("rope")) return 0;
     return name.contains("patch_embed") ? o.patchEmbedLrMult() : 1;
+  }
+
+  /**
+   * As {@link #create(ModelConfig, OptimConfig, long, Backend)} on the cpu backend in float32, on any
+   * machine: evaluation and export (a checkpoint holds float32 values whatever engine trained it).
+   */
+  public static CapiTrainer create(ModelConfig model, OptimConfig optim, long seed, int threads) {
+    return create(model, optim, seed, Backends.create("cpu", Precision.FLOAT32, 0, threads));
   }
 
   /** get_params_groups: ".bias" → wd × 0; norm gains → wd × norm mult. */

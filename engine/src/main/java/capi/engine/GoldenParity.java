@@ -49,7 +49,7 @@ public final class GoldenParity {
     Config m = ConfigFactory.parseFile(manifestFile.toFile());
     Golden g = new Golden(dir);
     int channels = g.get("step0/input/images").shape()[1];
-    ModelConfig model = modelOf(m, channels, precision);
+    ModelConfig model = modelOf(m, channels);
     OptimConfig optim = optimOf(m);
     Config hyper = m.getConfig("hyper");
     List<Row> rows = new ArrayList<>();
@@ -164,13 +164,13 @@ public final class GoldenParity {
     }
   }
 
-  static ModelConfig modelOf(Config m, int channels, Precision precision) {
+  static ModelConfig modelOf(Config m, int channels) {
     Config c = m.getConfig("config"), h = m.getConfig("hyper");
     return new ModelConfig(c.getInt("img_h"), c.getInt("img_w"), channels, c.getInt("patch"), c.getInt("enc_dim"),
         c.getInt("enc_heads"), c.getInt("enc_depth"), c.getInt("dec_dim"), c.getInt("dec_heads"), c.getInt("dec_depth"),
         c.getInt("registers"), c.getInt("clusters"), 0, c.getDouble("mask_ratio"), c.getDouble("pred_sub"),
         h.getDouble("student_temp"), h.getDouble("target_temp"), h.getDouble("pred_temp"), h.getInt("sk_iters"),
-        true, precision == Precision.FLOAT64 ? "float64" : "float32");
+        true);
   }
 
   static OptimConfig optimOf(Config m) {

@@ -1,5 +1,7 @@
 package capi.engine;
 
+import capi.config.EngineConfig;
+
 /**
  * A backend's precision: which {@link DType} each kind of tensor gets.
  *
@@ -41,6 +43,11 @@ public enum Precision {
   /** The name in configuration and on the command line: float32, float64 or bf16-mixed. */
   public String configName() {
     return configName;
+  }
+
+  /** The precision capi.engine.precision names. */
+  public static Precision of(EngineConfig.Precision configured) {
+    return of(configured.word());
   }
 
   public static Precision of(String name) {

@@ -26,8 +26,7 @@ class Bf16MixedTest {
   }
 
   private static CapiTrainer.StepScalars step(Precision p, StepInput in) {
-    ModelConfig model = CapiTrainerTest.MODEL.withPrecision(p == Precision.FLOAT64 ? "float64" : "float32");
-    try (CapiTrainer t = CapiTrainer.create(model, CapiTrainerTest.OPTIM, 3, new ReferenceBackend(p))) {
+    try (CapiTrainer t = CapiTrainer.create(CapiTrainerTest.MODEL, CapiTrainerTest.OPTIM, 3, new ReferenceBackend(p))) {
       t.teacherForward(in);
       t.sinkhorn(Reducer.LOCAL);
       t.clusteringForwardBackward();

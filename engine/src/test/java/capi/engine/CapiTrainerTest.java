@@ -19,7 +19,7 @@ import org.junit.jupiter.api.Timeout;
 class CapiTrainerTest {
   // non-square, predictor narrower than the encoder, 8 registers, drop path on
   static final ModelConfig MODEL =
-      new ModelConfig(12, 16, 3, 4, 16, 2, 2, 8, 2, 2, 8, 10, 0.2, 0.5, 0.5, 0.12, 0.06, 0.12, 3, true, "float32");
+      new ModelConfig(12, 16, 3, 4, 16, 2, 2, 8, 2, 2, 8, 10, 0.2, 0.5, 0.5, 0.12, 0.06, 0.12, 3, true);
   static final OptimConfig OPTIM = new OptimConfig(1e-3, 0.1, 0.9, 0.95, 1e-8, 0.2, 0.1, 5e-4, 0.01, 0.999, 100, 0.1, 0.8);
 
   /** The phases up to the gradients; returns the step's CAPI loss. */
@@ -151,7 +151,7 @@ class CapiTrainerTest {
   /** Other shapes a configuration allows: no registers, a predictor wider than the encoder, 4 heads. */
   @Test
   void stepsAnyAllowedShape() {
-    ModelConfig wide = new ModelConfig(8, 20, 1, 4, 8, 2, 1, 16, 4, 1, 0, 6, 0.5, 0.6, 0.5, 0.12, 0.06, 0.12, 3, true, "float32");
+    ModelConfig wide = new ModelConfig(8, 20, 1, 4, 8, 2, 1, 16, 4, 1, 0, 6, 0.5, 0.6, 0.5, 0.12, 0.06, 0.12, 3, true);
     StepInput in = StepBenchmark.synthetic(wide, 3, 8);
     try (CapiTrainer t = CapiTrainer.create(wide, OPTIM, 3, 2)) {
       CapiTrainer.StepScalars s = fullStep(t, in, 1);
@@ -183,8 +183,8 @@ class CapiTrainerTest {
     StepInput in = StepBenchmark.synthetic(MODEL, b, 5);
     for (boolean positionwise : new boolean[] {true, false}) {
       ModelConfig m = new ModelConfig(12, 16, 3, 4, 16, 2, 2, 8, 2, 2, 8, 10, 0, 0.5, 0.5, 0.12, 1.0, 0.12, 50,
-          positionwise, "float64");
-      try (CapiTrainer t = CapiTrainer.create(m, OPTIM, b, 1)) {
+          positionwise);
+      try (CapiTrainer t = CapiTrainer.create(m, OPTIM, b, Backends.create("cpu", Precision.FLOAT64, 0, 1))) {
         t.teacherForward(in);
         t.sinkhorn(Reducer.LOCAL);
         double[] q = t.probe("teacher/assignments"); // (N, B, K)

@@ -161,7 +161,7 @@ class GradientCheckTest {
   @Test
   void backboneEndToEnd() {
     // 8×12 image with 2 channels: a 2×3 grid; predictor wider than the encoder; drop path on
-    ModelConfig cfg = new ModelConfig(8, 12, 2, 4, 8, 2, 2, 12, 3, 2, 4, 5, 0.3, 0.5, 0.67, 0.12, 0.06, 0.12, 3, true, "float64");
+    ModelConfig cfg = new ModelConfig(8, 12, 2, 4, 8, 2, 2, 12, 3, 2, 4, 5, 0.3, 0.5, 0.67, 0.12, 0.06, 0.12, 3, true);
     ParamSet ps = new ParamSet();
     Backbone bb = new Backbone(ps, cfg, arena, false);
     ps.allocate(be, true);

@@ -12,7 +12,7 @@ public final class CpuBackendProvider implements BackendProvider {
   }
 
   @Override
-  public Backend create(Precision precision, int deviceIndex, int threads) {
+  public Backend create(Precision precision, int deviceIndex, int threads, boolean tf32) {
     try {
       return new CpuBackend(precision, threads);
     } catch (NoClassDefFoundError e) {

@@ -183,7 +183,7 @@ class CheckpointStoreTest {
   /** A replica's tensors and AdamW step round-trip; a replica with a NaN is refused before anything is written. */
   @Test
   void aReplicaRoundTripsAndANonFiniteOneIsRefused() throws IOException {
-    ModelConfig model = new ModelConfig(8, 8, 1, 4, 8, 2, 1, 8, 2, 1, 4, 8, 0, 0.5, 0.5, 0.12, 0.06, 0.12, 3, true, "float32");
+    ModelConfig model = new ModelConfig(8, 8, 1, 4, 8, 2, 1, 8, 2, 1, 4, 8, 0, 0.5, 0.5, 0.12, 0.06, 0.12, 3, true);
     OptimConfig optim = new OptimConfig(1e-3, 0.1, 0.9, 0.95, 1e-8, 0.2, 0.1, 5e-4, 0.01, 0.999, 100, 0.1, 0.8);
     CheckpointStore store = new CheckpointStore(tmp.resolve("ckpt"), 2, w -> {});
     try (CapiTrainer a = CapiTrainer.create(model, optim, 1, 1); CapiTrainer b = CapiTrainer.create(model, optim, 2, 1)) {
