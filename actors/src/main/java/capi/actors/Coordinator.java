@@ -4,6 +4,7 @@ import capi.collective.Endpoint;
 import capi.engine.checkpoint.CheckpointStore;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
@@ -39,6 +40,8 @@ import org.apache.pekko.cluster.typed.Cluster;
  * everyone reloads the newest valid checkpoint, within the {@link RecoveryLimits}.
  */
 public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
+  /** How long after a spurious WorkerGone a still-listed worker is asked again. */
+  private static final Duration ASK_AGAIN_AFTER = Duration.ofSeconds(1);
 
   public sealed interface Command {}
 
@@ -92,6 +95,9 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
 
   private record WorkerGone(ActorRef<Worker.Command> worker) implements Command {}
 
+  /** Ask a listed worker again whose watch said it was gone before it answered (onWorkerGone). */
+  private record AskAgain(ActorRef<Worker.Command> worker) implements Command {}
+
   private record StepTimeout(int generation, long step) implements Command {}
 
   /** CheckpointIo's answers: the checkpoints scanned, a pending checkpoint created, one committed. */
@@ -129,6 +135,8 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
   private final RecoveryLimits recoveries = new RecoveryLimits();
   /** Workers asked to Identify that have not answered (nor gone). */
   private final Set<ActorRef<Worker.Command>> asked = new HashSet<>();
+  /** The receptionist's latest list of workers. */
+  private Set<ActorRef<Worker.Command>> listed = Set.of();
   /** The run has trained in this cluster (a worker says so): min-nodes-to-continue, not min-nodes, applies. */
   private boolean continuing;
   private final long startedNanos = System.nanoTime();
@@ -164,6 +172,10 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
         .onMessage(EvalDone.class, this::onEvalDone)
         .onMessage(WorkerFailed.class, this::onWorkerFailed)
         .onMessage(WorkerGone.class, this::onWorkerGone)
+        .onMessage(AskAgain.class, m -> {
+          ask(m.worker());
+          return this;
+        })
         .onMessage(StepTimeout.class, this::onStepTimeout)
         .onSignal(PreRestart.class, s -> stopIo())
         .onSignal(PostStop.class, s -> stopIo())
@@ -174,16 +186,19 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
 
   /** Workers appear through the receptionist (also after this coordinator moved to another node). */
   private Behavior<Command> onListing(WorkersListed m) {
-    Set<ActorRef<Worker.Command>> listed = m.listing().getServiceInstances(Worker.KEY);
+    listed = m.listing().getServiceInstances(Worker.KEY);
     asked.retainAll(listed);
-    for (ActorRef<Worker.Command> w : listed) {
-      if (members.stream().noneMatch(x -> x.ref().equals(w)) && asked.add(w)) {
-        getContext().watchWith(w, new WorkerGone(w));
-        w.tell(new Worker.Identify(getContext().getSelf()));
-      }
-    }
+    for (ActorRef<Worker.Command> w : listed) ask(w);
     startIfEnough();
     return this;
+  }
+
+  /** Asks a listed worker that is not a member who it is (once at a time), watching it. */
+  private void ask(ActorRef<Worker.Command> w) {
+    if (listed.contains(w) && members.stream().noneMatch(x -> x.ref().equals(w)) && asked.add(w)) {
+      getContext().watchWith(w, new WorkerGone(w));
+      w.tell(new Worker.Identify(getContext().getSelf()));
+    }
   }
 
   private Behavior<Command> onWorkerInfo(WorkerInfo m) {
@@ -524,7 +539,11 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
   private Behavior<Command> onWorkerGone(WorkerGone m) {
     boolean inRing = ring.stream().anyMatch(r -> r.ref().equals(m.worker()));
     members.removeIf(r -> r.ref().equals(m.worker()));
-    asked.remove(m.worker());
+    if (asked.remove(m.worker()) && listed.contains(m.worker())) {
+      // A node restarted at its predecessor's address: watching its new worker can report it gone
+      // (the predecessor's removal) although it lives. While the receptionist lists it, ask again.
+      getContext().scheduleOnce(ASK_AGAIN_AFTER, getContext().getSelf(), new AskAgain(m.worker()));
+    }
     if (inRing && phase != Phase.DONE && phase != Phase.WAITING) {
       recover(Failure.WORKER_LOST, "worker " + m.worker().path() + " is gone");
     } else {
