@@ -15,7 +15,7 @@ import org.slf4j.LoggerFactory;
 /**
  * The final JSON line of a measuring command (`capi bench`, `capi eval`) and its row in the
  * repository's results: the line gets where it was measured — the commit ("-dirty" when tracked
- * files differ from it), the machine's cores and CPU model, and its load average over the last
+ * files other than results/ differ from it), the machine's cores and CPU model, and its load average over the last
  * minute (other processes' work, which a shared machine's figures depend on) — beside its "time",
  * is printed, and is
  * appended to {@code results/NAME.jsonl} of the checkout the `capi` launcher runs from (it sets
@@ -50,12 +50,16 @@ final class Results {
     return home == null || home.isEmpty() ? null : Path.of(home);
   }
 
-  /** The checkout's commit, "-dirty" when tracked files changed, or "unknown" (no git, not a checkout). */
+  /**
+   * The checkout's commit, "-dirty" when tracked files other than the results changed (a row
+   * appended by an earlier measurement does not make the code dirty), or "unknown" (no git, not a
+   * checkout).
+   */
   private static String commit(Path home) {
     Path dir = home != null ? home : Path.of("").toAbsolutePath();
     String head = git(dir, "rev-parse", "--short=12", "HEAD");
     if (head == null || head.isEmpty()) return "unknown";
-    String changes = git(dir, "status", "--porcelain", "--untracked-files=no");
+    String changes = git(dir, "status", "--porcelain", "--untracked-files=no", "--", ".", ":(exclude)results");
     return changes == null || changes.isEmpty() ? head : head + "-dirty";
   }
 
