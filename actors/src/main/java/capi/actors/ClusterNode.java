@@ -18,6 +18,14 @@ final class ClusterNode {
     ClusterBootstrap.get(classic).start();
   }
 
+  /** Whether the system is shutting down because the cluster downed this node or refused its join. */
+  static boolean refusedOrDowned(ActorSystem<?> system) {
+    CoordinatedShutdown.Reason reason = CoordinatedShutdown.get(system).getShutdownReason().orElse(null);
+    return reason == CoordinatedShutdown.clusterDowningReason()
+        || reason == CoordinatedShutdown.incompatibleConfigurationDetectedReason()
+        || reason == CoordinatedShutdown.clusterJoinUnsuccessfulReason();
+  }
+
   /** Why an actor system ended before its run did, in the words of the exit message. */
   static String whyTerminated(ActorSystem<?> system) {
     CoordinatedShutdown.Reason reason = CoordinatedShutdown.get(system).getShutdownReason()

@@ -30,8 +30,11 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.pekko.Done;
+import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -45,6 +48,8 @@ import org.slf4j.LoggerFactory;
 public final class TrainingRun {
   static final String SYSTEM = "capi";
   private static final Logger LOG = LoggerFactory.getLogger(TrainingRun.class);
+  /** How long a node waits for its actor system to stop once the run ended. */
+  private static final Duration TERMINATION_WAIT = Duration.ofSeconds(20);
 
   /**
    * Set by {@link #requestStop} (the CLI's SIGTERM/SIGINT handlers): the run checkpoints after the
@@ -172,7 +177,12 @@ public final class TrainingRun {
       }
       ActorSystem<Void> system = ActorSystem.create(NodeGuardian.create(spec, workers, cluster != null), SYSTEM,
           pekkoConfig(config.cluster().pekko(), train.workers(), cluster));
-      // A system that stops before the run ends (a downed node, a refused join) ends the process with the reason.
+      // A system that stops before the run ends (a downed node, a refused join) ends the process with the
+      // reason, as soon as its shutdown begins: the rest of the shutdown (Artery's flush) can hang.
+      CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseBeforeServiceUnbind(), "capi-run-ends", () -> {
+        if (ClusterNode.refusedOrDowned(system)) result.complete(RunResult.failed(ClusterNode.whyTerminated(system), false));
+        return CompletableFuture.completedFuture(Done.getInstance());
+      });
       system.getWhenTerminated().thenRun(() -> result.complete(RunResult.failed(ClusterNode.whyTerminated(system), false)));
       Running running = new Running(result, joinedRing);
       RUNNING.add(running);
@@ -183,7 +193,11 @@ public final class TrainingRun {
       } finally {
         RUNNING.remove(running);
         system.terminate();
-        system.getWhenTerminated().toCompletableFuture().get(1, TimeUnit.MINUTES);
+        try {
+          system.getWhenTerminated().toCompletableFuture().get(TERMINATION_WAIT.toSeconds(), TimeUnit.SECONDS);
+        } catch (TimeoutException e) {
+          LOG.warn("the node's actor system did not stop within {}; ending without it", TERMINATION_WAIT);
+        }
       }
     }
   }
