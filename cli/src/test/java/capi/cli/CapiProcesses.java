@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -11,6 +12,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Random;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.extension.AfterEachCallback;
@@ -51,13 +53,24 @@ final class CapiProcesses implements BeforeEachCallback, AfterEachCallback {
     started.clear();
   }
 
-  /** A port no process of this machine listens on now. */
+  private static final Random PORTS = new Random();
+
+  /**
+   * A port no process of this machine listens on now, below Linux's ephemeral range (32768 and up):
+   * a node that connects to a peer's port before the peer listens gets a source port from that
+   * range, and one equal to the port it connects to makes a TCP self-connection that holds the
+   * port, so the peer could not bind it.
+   */
   static int freePort() {
-    try (ServerSocket s = new ServerSocket(0)) {
-      return s.getLocalPort();
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
+    for (int tries = 0; tries < 1000; tries++) {
+      int port = 20000 + PORTS.nextInt(12000);
+      try (ServerSocket s = new ServerSocket(port, 1, InetAddress.getLoopbackAddress())) {
+        return s.getLocalPort();
+      } catch (IOException e) {
+        // in use: try another
+      }
     }
+    throw new IllegalStateException("no free port in [20000, 32000)");
   }
 
   /** `capi ARGS` as process {@code name}. */
