@@ -133,6 +133,7 @@ public final class TrainingRun {
     EngineConfig engine = config.engine();
     int devices = engine.devices().isEmpty() ? Backends.devices(engine.backend().word()) : engine.devices().size();
     if (devices == 0) {
+      checkDevices(engine, 1); // says why the backend cannot start, when it cannot
       throw BadConfigException.of(Keys.TRAIN_WORKERS, 0, "one worker per device, but backend " + engine.backend().word()
           + " sees no device here (set the workers, or make a device visible)");
     }

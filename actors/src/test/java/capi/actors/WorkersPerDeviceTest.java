@@ -37,7 +37,7 @@ class WorkersPerDeviceTest {
       return;
     }
     BadConfigException e = assertThrows(BadConfigException.class, () -> TrainingRun.withWorkers(cuda));
-    assertTrue(e.getMessage().startsWith("capi.train.workers = 0: one worker per device, but backend cuda sees no device"),
-        e.getMessage());
+    assertTrue(e.getMessage().startsWith("capi.engine.backend = cuda: worker 0 on device 0: backend cuda cannot start: CUDA"),
+        "the backend's own reason: " + e.getMessage());
   }
 }
