@@ -172,10 +172,7 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
         .onMessage(EvalDone.class, this::onEvalDone)
         .onMessage(WorkerFailed.class, this::onWorkerFailed)
         .onMessage(WorkerGone.class, this::onWorkerGone)
-        .onMessage(AskAgain.class, m -> {
-          ask(m.worker());
-          return this;
-        })
+        .onMessage(AskAgain.class, this::onAskAgain)
         .onMessage(StepTimeout.class, this::onStepTimeout)
         .onSignal(PreRestart.class, s -> stopIo())
         .onSignal(PostStop.class, s -> stopIo())
@@ -190,6 +187,11 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
     asked.retainAll(listed);
     for (ActorRef<Worker.Command> w : listed) ask(w);
     startIfEnough();
+    return this;
+  }
+
+  private Behavior<Command> onAskAgain(AskAgain m) {
+    ask(m.worker());
     return this;
   }
 
