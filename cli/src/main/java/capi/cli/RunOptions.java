@@ -17,7 +17,7 @@ public final class RunOptions {
   @Option(names = "--steps", description = "Steps of the run.")
   Long steps;
 
-  @Option(names = "--workers", description = "Workers on this machine.")
+  @Option(names = "--workers", description = "Workers on this machine (0: one per device).")
   Integer workers;
 
   @Option(names = "--batch-size", description = "Global batch of one step.")
