@@ -33,23 +33,25 @@ import org.agrona.concurrent.UnsafeBuffer;
 
 /**
  * `capi bench --what allreduce`: all-reduce bandwidth of K workers through shared memory (ranks in
- * this JVM, the default channel), the Aeron ring over IPC (ranks in this JVM), over UDP on
- * 127.0.0.1 with the ranks in this JVM, and with one JVM per rank both through the mapped file
- * (capi.collective.same-host, default shm) and over the UDP ring (same-host = ring); with 3 or more
+ * this JVM, the default channel), the Aeron ring over IPC (ranks in this JVM), the ring between udp
+ * endpoints on 127.0.0.1 (over TCP, or Aeron as capi.collective.ring says) with the ranks in this JVM,
+ * and with one JVM per rank both through the mapped file (capi.collective.same-host, default shm)
+ * and over that ring (same-host = ring); with 3 or more
  * workers also hierarchically, the ranks split between two hosts simulated on loopback (127.0.0.1
  * and 127.0.0.2: one machine's cores and memory, so it shows the cost of the three phases, not the
  * network traffic they save); and this machine's single-thread memcpy bandwidth as the yardstick.
- * busbw = 2(n-1)/n · bytes / time. {@code --wire bf16} makes every ring send bf16 (WireFormat).
+ * busbw = 2(n-1)/n · bytes / time, the median time of a call. {@code --wire bf16} makes every ring send bf16 (WireFormat).
  *
- * <p>With {@code --hosts A0,A1,... --rank R} the process is rank R of a udp ring whose rank r
- * receives at Ar (port udp-port-base + r; same-host = ring, no token files): start it once per host
+ * <p>With {@code --hosts A0,A1,... --rank R} the process is rank R of a ring between udp endpoints
+ * whose rank r receives at Ar (port udp-port-base + r; same-host = ring, no token files): start it once per host
  * (or network namespace) within capi.collective.timeout of each other, e.g. with
  * scripts/allreduce-netns (two namespaces joined by a veth pair). Every rank prints its own time; busbw counts the float32 bytes either
  * way, so bf16's row shows what the user's gradients get.
  */
 final class AllReduceBench {
   private static final long MIB = 1 << 20;
-  private static final int WARMUP = 2;
+  /** Untimed calls first: the codec's vector loops run slowly until the JIT has compiled them. */
+  private static final int WARMUP = 20;
   /** A node without a same-host token file, on the children's stdin and stdout. */
   private static final String NO_TOKEN = "-";
 
@@ -95,6 +97,7 @@ final class AllReduceBench {
     double busbw = busbw(workers, largest, memoryTimes[last]);
     JsonLine line = JsonLine.event("bench").add("what", "allreduce").add("workers", workers).add("bytes", largest)
         .add("wire", wire.name().toLowerCase(Locale.ROOT)).add("transport", "memory")
+        .add("ring", collective(options, udpRing).ring().name().toLowerCase(Locale.ROOT)) // what the udp_ rows ran over
         .add("busbw_bytes_per_s", busbw, "%.0f").add("algbw_bytes_per_s", largest / memoryTimes[last], "%.0f")
         .add("seconds", memoryTimes[last], "%.6f").add("memcpy_bytes_per_s", memcpy, "%.0f")
         .add("busbw_over_memcpy", busbw / memcpy, "%.3f")
@@ -187,7 +190,7 @@ final class AllReduceBench {
   /**
    * Rank 0 here, ranks 1..K-1 in child JVMs with their own collective nodes, split between
    * {@code hosts} simulated hosts (endpoints); rank 0's times, reported under the implementation
-   * rank 0 got (mapped file, hierarchical or udp ring). The ranks' endpoints name their nodes'
+   * rank 0 got (mapped file, hierarchical or ring). The ranks' endpoints name their nodes'
    * same-host token files: each child prints its own, and reads every rank's on stdin (the
    * protocol: {@link #main}).
    */
@@ -253,7 +256,7 @@ final class AllReduceBench {
   }
 
   /**
-   * --hosts: this process is rank --rank of a udp ring between the given addresses (the ring, not
+   * --hosts: this process is rank --rank of a ring between the given addresses (the ring, not
    * the mapped file: no token files); prints its times, the CPU time the process spent per call,
    * and a JSON line.
    */
@@ -272,11 +275,12 @@ final class AllReduceBench {
         AllReduce ring = node.join(0, rank, endpoints, maxFloats(sizes))) {
       double[] cpu = new double[sizes.length];
       double[] times = timeRank(ring, sizes, steps, cpu);
-      report("udp ring between hosts, rank " + rank, n, sizes, times);
+      report(cfg.ring().name().toLowerCase(Locale.ROOT) + " ring between hosts, rank " + rank, n, sizes, times);
       int last = sizes.length - 1;
       options.finish(JsonLine.event("bench").add("what", "allreduce").add("transport", "udp_hosts")
           .add("hosts", String.join(",", hosts)).add("rank", rank).add("workers", n).add("bytes", sizes[last])
-          .add("wire", wire.name().toLowerCase(Locale.ROOT)).add("mtu", cfg.mtu()).add("link_mtu", linkMtu(hosts.get(rank)))
+          .add("wire", wire.name().toLowerCase(Locale.ROOT)).add("ring", cfg.ring().name().toLowerCase(Locale.ROOT))
+          .add("mtu", cfg.mtu()).add("link_mtu", linkMtu(hosts.get(rank)))
           .add("busbw_bytes_per_s", busbw(n, sizes[last], times[last]), "%.0f").add("seconds", times[last], "%.6f")
           .add("process_cpu_seconds_per_call", cpu[last], "%.6f"));
     }
@@ -300,7 +304,7 @@ final class AllReduceBench {
 
   /**
    * One rank's loop: per size, warm-up calls then timed calls of SUM (steps, 0 = about 512 MiB, at
-   * least 3); seconds per call, and (when {@code cpuSecondsPerCall} is not null) the CPU time this
+   * least 3); the median seconds of a timed call (as torch.distributed benches report), and (when {@code cpuSecondsPerCall} is not null) the CPU time this
    * process spent per timed call.
    */
   private static double[] timeRank(AllReduce ring, long[] sizes, int steps, double[] cpuSecondsPerCall) {
@@ -311,12 +315,16 @@ final class AllReduceBench {
     for (int i = 0; i < sizes.length; i++) {
       int count = (int) (sizes[i] / Float.BYTES);
       for (int w = 0; w < WARMUP; w++) ring.allReduce(buffer, count, ReduceOp.SUM);
-      long start = System.nanoTime();
       long cpuStart = os.getProcessCpuTime();
-      int calls = calls(sizes[i], steps);
-      for (int s = 0; s < calls; s++) ring.allReduce(buffer, count, ReduceOp.SUM);
-      seconds[i] = (System.nanoTime() - start) / 1e9 / calls;
-      if (cpuSecondsPerCall != null) cpuSecondsPerCall[i] = (os.getProcessCpuTime() - cpuStart) / 1e9 / calls;
+      long[] callNs = new long[calls(sizes[i], steps)];
+      for (int s = 0; s < callNs.length; s++) {
+        long start = System.nanoTime();
+        ring.allReduce(buffer, count, ReduceOp.SUM);
+        callNs[s] = System.nanoTime() - start;
+      }
+      Arrays.sort(callNs);
+      seconds[i] = callNs[callNs.length / 2] / 1e9;
+      if (cpuSecondsPerCall != null) cpuSecondsPerCall[i] = (os.getProcessCpuTime() - cpuStart) / 1e9 / callNs.length;
     }
     return seconds;
   }

@@ -40,7 +40,8 @@ public final class BenchCommand implements Callable<Integer> {
   String wire;
 
   @Option(names = "--hosts", split = ",", paramLabel = "ADDR,ADDR,...",
-      description = "All-reduce between hosts: one udp ring rank per address (rank r at the r-th); run it once per host with --rank.")
+      description = "All-reduce between hosts: one ring rank per address (rank r at the r-th; over TCP, or Aeron udp with"
+          + " -Dcapi.collective.ring=aeron); run it once per host with --rank.")
   java.util.List<String> hosts;
 
   @Option(names = "--rank", description = "This process's rank with --hosts.")

@@ -16,12 +16,13 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.params.provider.CsvSource;
 
 /**
  * A real Pekko cluster of two JVMs on one host (`capi node`), ranks meeting in a mapped file or, as
- * between hosts, in the udp ring. One node is killed with SIGKILL mid-run: the coordinator re-forms
- * the ring with the survivor, which reloads the last checkpoint and finishes the run.
+ * between hosts, in a ring (over TCP, or over Aeron udp). One node is killed with SIGKILL mid-run:
+ * the coordinator re-forms the ring with the survivor, which reloads the last checkpoint and
+ * finishes the run.
  */
 class MultiNodeTest {
   @TempDir Path tmp;
@@ -39,13 +40,13 @@ class MultiNodeTest {
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {"shm", "ring"})
+  @CsvSource({"shm,tcp", "ring,tcp", "ring,aeron"})
   @Timeout(420)
-  void survivesTheLossOfANode(String sameHost) throws Exception {
+  void survivesTheLossOfANode(String sameHost, String ring) throws Exception {
     Path run = tmp.resolve("run");
     int seedPort = CapiProcesses.freePort();
     String[] options = {"--workers", "1", "--steps", "16", "--checkpoint-every", "4", "--batch-size", "8",
-        d("collective.same-host", sameHost)};
+        d("collective.same-host", sameHost), d("collective.ring", ring)};
     Process a = node("a", seedPort, seedPort, run, options);
     Thread.sleep(1500); // let the seed node form the cluster first: it becomes the oldest (the coordinator's)
     Process b = node("b", CapiProcesses.freePort(), seedPort, run, options);
@@ -67,7 +68,7 @@ class MultiNodeTest {
     // detector marked it unreachable, so the coordinator leaves it out as unreachable; a kill between
     // all-reduces ends with it downed.
     assertFalse(log.contains("could not join ring"), log);
-    String implementation = sameHost.equals("shm") ? "(MappedAllReduce)" : "(RingAllReduce)";
+    String implementation = sameHost.equals("shm") ? "(MappedAllReduce)" : ring.equals("tcp") ? "(TcpRingAllReduce)" : "(RingAllReduce)";
     assertTrue(log.contains("of 2 joined generation") && log.contains(implementation), log);
 
     Map<Long, String> world = SmallRuns.metric(run, "world_size");
@@ -79,7 +80,7 @@ class MultiNodeTest {
 
   /**
    * Two nodes standing for two hosts (udp addresses 127.0.0.1 and 127.0.0.2), two workers each: the
-   * ranks all-reduce hierarchically (a mapped file per host, a udp ring of the two leaders), and the
+   * ranks all-reduce hierarchically (a mapped file per host, a ring of the two leaders), and the
    * run computes the losses of one worker given the same global batch (drop path 0).
    */
   @Test

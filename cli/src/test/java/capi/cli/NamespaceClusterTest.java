@@ -19,13 +19,15 @@ import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
  * `capi node`s on hosts of their own: Linux network namespaces joined by veth pairs (collective's
- * NetworkNamespaces), distinct addresses, a /dev/shm each, so the ranks meet in the udp ring as
- * between machines. One node is SIGKILLed mid-run and the others go on; a run over links that
+ * NetworkNamespaces), distinct addresses, a /dev/shm each, so the ranks meet in a ring as between
+ * machines. One node is SIGKILLed mid-run and the others go on; a run over links that
  * drop 1% of the packets (and delay them, where the kernel has netem) computes the losses of the
  * same run without impairment. Skipped, with the reason, where namespaces cannot be made.
  */
@@ -59,7 +61,7 @@ class NamespaceClusterTest {
 
   @Test
   @Timeout(300)
-  void threeHostsOverTheUdpRingSurviveAKilledHost() throws Exception {
+  void threeHostsOverTheRingSurviveAKilledHost() throws Exception {
     hosts = NetworkNamespaces.create(3);
     Path run = tmp.resolve("run");
     String[] options = {"--steps", "100000", "--checkpoint-every", "6", "--batch-size", "12"};
@@ -69,7 +71,7 @@ class NamespaceClusterTest {
     Process h2 = node(2, run, options);
     nodes.await("6 steps of 3 hosts", 180, () -> lastStep(run) >= 6 && "3".equals(SmallRuns.lastMetric(run, "world_size")),
         h0, h1, h2);
-    assertTrue(nodes.output("h1").contains("of 3 joined generation") && nodes.output("h1").contains("(RingAllReduce)"),
+    assertTrue(nodes.output("h1").contains("of 3 joined generation") && nodes.output("h1").contains("(TcpRingAllReduce)"),
         nodes.output("h1"));
     assertMetricsOnlyOnTheHostAddress(1);
 
@@ -103,12 +105,15 @@ class NamespaceClusterTest {
     return p.exitValue();
   }
 
-  @Test
+  /** Over TCP the kernel retransmits; over Aeron udp the media driver does (its NAKs). */
+  @ParameterizedTest
+  @CsvSource({"tcp,TcpRingAllReduce", "aeron,RingAllReduce"})
   @Timeout(300)
-  void lossyLinksComputeTheSameLosses() throws Exception {
-    String[] run = {"--steps", "8", "--checkpoint-every", "8", "--batch-size", "8", d("model.drop-path-rate", "0")};
+  void lossyLinksComputeTheSameLosses(String ring, String implementation) throws Exception {
+    String[] run = {"--steps", "8", "--checkpoint-every", "8", "--batch-size", "8", d("model.drop-path-rate", "0"),
+        d("collective.ring", ring)};
     Path reference = tmp.resolve("reference");
-    // The same ring (RingAllReduce, 2 ranks) in one process over loopback: nothing lost, nothing delayed.
+    // The same ring (2 ranks) in one process over loopback: nothing lost, nothing delayed.
     List<String> local = new ArrayList<>(List.of("--workers", "2", d("collective.channel", "udp"), d("collective.same-host", "ring")));
     local.addAll(List.of(run));
     SmallRuns.train(reference, local.toArray(String[]::new));
@@ -122,7 +127,7 @@ class NamespaceClusterTest {
     assertTrue(h0.waitFor(4, TimeUnit.MINUTES), "the run over lossy links did not finish: " + nodes.tails());
     assertEquals(0, h0.exitValue(), nodes.tails());
     assertTrue(h1.waitFor(1, TimeUnit.MINUTES), nodes.tails());
-    assertTrue(nodes.output("h0").contains("(RingAllReduce)"), nodes.tails());
+    assertTrue(nodes.output("h0").contains("(" + implementation + ")"), nodes.tails());
     assertEquals(SmallRuns.metric(reference, "loss_capi"), SmallRuns.metric(lossy, "loss_capi"), "losses over lossy links");
     assertEquals(SmallRuns.metric(reference, "loss_clustering"), SmallRuns.metric(lossy, "loss_clustering"));
   }

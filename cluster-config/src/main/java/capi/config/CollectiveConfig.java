@@ -25,6 +25,9 @@ import java.time.Duration;
  * @param shmChunkBytes bytes of one slot of the mapped file (shm): the all-reduce moves a buffer
  *     through it in chunks of this size
  * @param wireFormat how a ring (udp, ipc) sends values: fp32, or bf16 rounded to nearest even
+ * @param ring what carries a ring between udp endpoints (the flat ring, the leaders' ring of a
+ *     hierarchical group): aeron (Aeron udp datagrams of one mtu) or tcp (one connection to each
+ *     neighbour at the same host and port)
  */
 public record CollectiveConfig(
     String aeronDir,
@@ -39,7 +42,8 @@ public record CollectiveConfig(
     Duration timeout,
     SameHost sameHost,
     int shmChunkBytes,
-    Wire wireFormat) {
+    Wire wireFormat,
+    Ring ring) {
 
   /** Transport between ranks. */
   public enum Channel implements Choice { MEMORY, IPC, UDP }
@@ -49,6 +53,9 @@ public record CollectiveConfig(
 
   /** Values on a ring's wire: float32, or bf16 (half the bytes; ranks still add in float32). */
   public enum Wire implements Choice { FP32, BF16 }
+
+  /** What carries a ring between udp endpoints. */
+  public enum Ring implements Choice { AERON, TCP }
 
   /** The media driver's threads. */
   public enum ThreadingMode implements Choice { INVOKER, SHARED, SHARED_NETWORK, DEDICATED }
@@ -91,6 +98,7 @@ public record CollectiveConfig(
         Values.positiveDuration(c, P + "timeout"),
         Values.choice(c, P + "same-host", SameHost.class),
         chunk,
-        Values.choice(c, P + "wire-format", Wire.class));
+        Values.choice(c, P + "wire-format", Wire.class),
+        Values.choice(c, P + "ring", Ring.class));
   }
 }

@@ -10,7 +10,7 @@ import org.agrona.BufferUtil;
 /**
  * One rank of an all-reduce over several hosts with several ranks on some: the ranks of a host
  * meet in a mapped file ({@link MappedAllReduce}), and only each host's leader, its lowest rank,
- * talks to the other hosts, in a ring of the leaders ({@link RingAllReduce}, ring rank i = the
+ * talks to the other hosts, in a ring of the leaders (RingAllReduce or TcpRingAllReduce, ring rank i = the
  * i-th host's leader, over the leaders' own endpoints). A call of S bytes:
  * <ol>
  *   <li>the host's ranks reduce into the leader's buffer through the mapped file (SUM for AVG);
@@ -38,13 +38,13 @@ public final class HierarchicalAllReduce implements AllReduce {
   private final int[] hostRanks; // the global rank of each of this host's ranks; [0] is the leader
   private final int[] leaderRanks; // the global rank of each ring rank
   private final MappedAllReduce host;
-  private final RingAllReduce leaders; // null unless this rank leads its host
+  private final AllReduce leaders; // null unless this rank leads its host
   private final String who;
   private String brokenBy;
   private boolean closed;
 
   private HierarchicalAllReduce(int rank, int worldSize, int maxFloats, int[] hostRanks, int[] leaderRanks,
-      MappedAllReduce host, RingAllReduce leaders, String who) {
+      MappedAllReduce host, AllReduce leaders, String who) {
     this.rank = rank;
     this.worldSize = worldSize;
     this.maxFloats = maxFloats;
@@ -55,18 +55,23 @@ public final class HierarchicalAllReduce implements AllReduce {
     this.who = who;
   }
 
+  /** Joins the leaders' ring: a flat ring of these endpoints (CollectiveNode's, over Aeron or TCP). */
+  interface RingJoin {
+    AllReduce join(int generation, int rank, List<Endpoint> endpoints, int maxFloats);
+  }
+
   /**
    * Joins generation {@code generation} as {@code rank}: the mapped group of this rank's host
    * (named by its leader's token, so the groups of different hosts never share a file), then, as
-   * a leader, the leaders' ring over {@code aeron} in {@code wire}'s format; returns once every rank
-   * of every host has joined.
+   * a leader, the leaders' ring that {@code ring} joins; returns once every rank of every host has
+   * joined.
    *
    * @param endpoints every rank's udp endpoint, each naming its node's token file
    * @param hosts each host's global ranks, in rank order (AllReducePlan.Hierarchical)
    * @throws IllegalStateException when a rank of this host names a token file that is not valid
    *     here: the host's ranks cannot share memory, and the join cannot succeed
    */
-  static HierarchicalAllReduce join(AeronNode aeron, CollectiveConfig cfg, WireFormat wire, int generation, int rank,
+  static HierarchicalAllReduce join(RingJoin ring, CollectiveConfig cfg, int generation, int rank,
       List<Endpoint> endpoints, List<List<Integer>> hosts, int maxFloats) {
     int n = endpoints.size();
     if (rank < 0 || rank >= n) throw new IllegalArgumentException("rank " + rank + " not in [0, " + n + ")");
@@ -90,11 +95,11 @@ public final class HierarchicalAllReduce implements AllReduce {
     } catch (CollectiveException e) {
       throw failure(who, e, hostRanks);
     }
-    RingAllReduce leaders = null;
+    AllReduce leaders = null;
     if (local == 0) {
-      List<Endpoint> ring = Arrays.stream(leaderRanks).mapToObj(endpoints::get).toList();
+      List<Endpoint> leaderEndpoints = Arrays.stream(leaderRanks).mapToObj(endpoints::get).toList();
       try {
-        leaders = RingAllReduce.join(aeron, cfg, wire, generation, indexOf(leaderRanks, rank), ring, maxFloats);
+        leaders = ring.join(generation, indexOf(leaderRanks, rank), leaderEndpoints, maxFloats);
       } catch (RuntimeException e) {
         host.breakForFailureOutside(); // the host's ranks wait for the ring: they fail at once
         host.close();

@@ -18,18 +18,16 @@ import io.aeron.logbuffer.ControlledFragmentHandler.Action;
 import io.aeron.logbuffer.Header;
 import java.nio.ByteBuffer;
 import java.util.List;
+import org.agrona.BufferUtil;
 import org.agrona.CloseHelper;
 import org.agrona.DirectBuffer;
 import org.agrona.MutableDirectBuffer;
 import org.agrona.concurrent.BackoffIdleStrategy;
 import org.agrona.concurrent.IdleStrategy;
-import org.agrona.concurrent.UnsafeBuffer;
 
 /**
- * One rank of a ring all-reduce over Aeron: reduce-scatter then all-gather, each n-1 steps in
- * which a rank sends one of n segments of the buffer to its right neighbour while it receives
- * another from its left neighbour. Every segment is reduced once, on one rank, and then copied, so
- * all ranks end with bit-identical results. Chunks are written straight from the caller's buffer
+ * One rank of a ring all-reduce over Aeron, in the order of {@link RingSchedule}: each step sends
+ * one segment of the buffer to the right neighbour while it receives another from the left. Chunks are written straight from the caller's buffer
  * into the publication's log (tryClaim) and reduced straight from the subscription's log into the
  * caller's buffer: no staging copies and no allocation per call. Chunks carry float32 or bf16
  * ({@link WireFormat}); ranks add in float32 either way. Used by one thread.
@@ -46,7 +44,6 @@ public final class RingAllReduce implements AllReduce {
 
   private final AeronNode node;
   private final WireFormat wire;
-  private final WireFormat.Codec codec;
   private final int generation;
   private final int rank;
   private final int worldSize;
@@ -57,10 +54,12 @@ public final class RingAllReduce implements AllReduce {
   private final ExclusivePublication toRight; // null when alone
   private final Subscription fromLeft; // null when alone
   private final BufferClaim claim = new BufferClaim();
-  private final UnsafeBuffer data = new UnsafeBuffer(0, 0);
+  private ByteBuffer caller; // the caller's buffer of the last call, and a view of it with the limit at its capacity
+  private ByteBuffer values;
   // Waiting backs off to short parks: other ranks and the media driver need the same cores.
   private final IdleStrategy idle = new BackoffIdleStrategy(10, 20, 1_000, 100_000);
   private final ControlledFragmentHandler onChunk = this::onChunk;
+  private final RingSchedule.Step runStep = this::runStep;
 
   // The step in progress. Float indices into the buffer; segments are [start(i), start(i+1)).
   private int count;
@@ -91,7 +90,6 @@ public final class RingAllReduce implements AllReduce {
     this.toRight = toRight;
     this.fromLeft = fromLeft;
     this.chunkFloats = toRight == null ? 0 : wire.maxValues(toRight.maxPayloadLength() - LENGTH);
-    this.codec = wire.codec(chunkFloats);
   }
 
   /**
@@ -147,22 +145,15 @@ public final class RingAllReduce implements AllReduce {
     if (brokenBy != null) throw new CollectiveException(who() + ": ring is broken (" + brokenBy + "); join again");
     AllReduce.checkArguments(buffer, count, maxFloats);
     if (worldSize == 1 || count == 0) return;
-    data.wrap(buffer);
+    if (buffer != caller) {
+      caller = buffer;
+      values = buffer.duplicate().clear();
+    }
     this.count = count;
     this.op = op;
     call++;
     try {
-      int n = worldSize;
-      for (int s = 0; s < n - 1; s++) { // reduce-scatter: afterwards this rank owns segment rank+1
-        runStep(s, rank - s, rank - s - 1, true);
-      }
-      if (op == ReduceOp.AVG) {
-        int first = start(rank + 1, 0);
-        ReduceOp.divide(data.addressOffset() + (long) first * Float.BYTES, (start(rank + 1, 1) - first) * Float.BYTES, n);
-      }
-      for (int s = 0; s < n - 1; s++) { // all-gather: pass the owned segments on around the ring
-        runStep(n - 1 + s, rank + 1 - s, rank - s, false);
-      }
+      RingSchedule.run(rank, worldSize, count, op, BufferUtil.address(values), runStep);
     } catch (CollectiveException e) {
       brokenBy = e.getMessage();
       throw e;
@@ -180,10 +171,8 @@ public final class RingAllReduce implements AllReduce {
     CloseHelper.closeAll(toRight, fromLeft);
   }
 
-  /** First float of segment i (mod n); segment i ends where i+1 starts, and their lengths differ by at most 1. */
-  private int start(int i, int plus) {
-    int k = Math.floorMod(i, worldSize) + plus;
-    return (int) ((long) count * k / worldSize);
+  private int start(int segment, int plus) {
+    return RingSchedule.start(count, worldSize, segment, plus);
   }
 
   private void runStep(int step, int sendSegment, int recvSegment, boolean combining) {
@@ -236,11 +225,12 @@ public final class RingAllReduce implements AllReduce {
       log.putShort(at + STEP, (short) step);
       log.putShort(at + FORMAT, (short) wire.ordinal());
       log.putInt(at + FIRST, sendNext);
-      long from = data.addressOffset() + (long) sendNext * Float.BYTES;
+      int from = sendNext * Float.BYTES;
+      int to = log.wrapAdjustment() + at + LENGTH; // Aeron's logs are mapped byte buffers
       if (step == worldSize - 1) { // all-gather step 0 sends this rank's reduced segment: what it sends, it keeps
-        codec.encodeAndRound(from, log.addressOffset() + at + LENGTH, floats);
+        wire.encodeAndRound(values, from, log.byteBuffer(), to, floats);
       } else {
-        codec.encode(from, log.addressOffset() + at + LENGTH, floats);
+        wire.encode(values, from, log.byteBuffer(), to, floats);
       }
       claim.commit();
       sendNext += floats;
@@ -270,13 +260,12 @@ public final class RingAllReduce implements AllReduce {
           + recvFirst + ", " + recvEnd + ") at " + (recvFirst + received);
       return Action.ABORT;
     }
-    // Both are off-heap: the log is a mapped file, the data a direct buffer.
-    long from = log.addressOffset() + offset + LENGTH;
-    long to = data.addressOffset() + (long) first * Float.BYTES;
+    int from = log.wrapAdjustment() + offset + LENGTH;
+    int to = first * Float.BYTES;
     if (combining) {
-      codec.combine(op, from, to, floats);
+      wire.combine(op, log.byteBuffer(), from, values, to, floats);
     } else {
-      codec.decode(from, to, floats);
+      wire.decode(log.byteBuffer(), from, values, to, floats);
     }
     received += floats;
     return recvFirst + received == recvEnd ? Action.BREAK : Action.CONTINUE;

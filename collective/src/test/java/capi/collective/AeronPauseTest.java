@@ -42,9 +42,7 @@ class AeronPauseTest {
     List<Endpoint> endpoints = Endpoint.local(cfg, "", 2);
     int calls = 4;
     try (CollectiveNode node = CollectiveNode.start(cfg, "parent")) {
-      List<String> cmd = List.of(ProcessHandle.current().info().command().orElse("java"), "-Xmx256m",
-          "--add-opens", "java.base/sun.nio.ch=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
-          PausedPeer.class.getName(), base.toString(), String.valueOf(portBase), String.valueOf(COUNT),
+      List<String> cmd = Ranks.javaCommand(PausedPeer.class, base.toString(), String.valueOf(portBase), String.valueOf(COUNT),
           String.valueOf(calls));
       Process child = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
       // Bounded: a hung child is killed, which ends every read of its output.

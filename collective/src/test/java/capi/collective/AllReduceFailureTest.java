@@ -5,7 +5,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import capi.config.CollectiveConfig;
 import io.aeron.ExclusivePublication;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.locks.LockSupport;
@@ -17,7 +22,8 @@ import org.junit.jupiter.params.provider.ValueSource;
 /**
  * A vanished peer becomes a CollectiveException within the timeout, naming it; an interrupt ends a
  * call at once; survivors re-form the group. For shared memory, the mapped file (ranks as threads of
- * this JVM: the protocol does not care) and the ring (over ipc; udp where only udp can fail so).
+ * this JVM: the protocol does not care), the Aeron ring (over ipc; udp where only udp can fail so)
+ * and the TCP ring.
  */
 class AllReduceFailureTest {
   private static final long TIMEOUT_MS = 1000;
@@ -29,7 +35,7 @@ class AllReduceFailureTest {
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {"memory", "ipc", "mapped"})
+  @ValueSource(strings = {"memory", "ipc", "mapped", "tcp"})
   void aSilentPeerFailsTheCallWithinTheTimeoutNamingIt(String channel) throws Exception {
     CollectiveConfig cfg = config(channel, TIMEOUT_MS + "ms");
     try (CollectiveNode node = CollectiveNode.start(cfg, "silent-peer")) {
@@ -53,8 +59,8 @@ class AllReduceFailureTest {
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {"memory", "mapped"})
-  void sharedMemoryRanksThatPassDifferentCountsFailBoth(String transport) throws Exception {
+  @ValueSource(strings = {"memory", "mapped", "tcp"})
+  void ranksThatPassDifferentCountsFailBoth(String transport) throws Exception {
     CollectiveConfig cfg = config(transport, "60s");
     try (CollectiveNode node = CollectiveNode.start(cfg, "mismatch")) {
       List<AllReduce> group = Ranks.joinAll(node, 0, 2, 1000);
@@ -70,7 +76,7 @@ class AllReduceFailureTest {
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {"memory", "ipc", "mapped"})
+  @ValueSource(strings = {"memory", "ipc", "mapped", "tcp"})
   void interruptingAWaitingRankEndsTheCallBeforeTheTimeout(String channel) throws Exception {
     CollectiveConfig patient = config(channel, "60s");
     try (CollectiveNode node = CollectiveNode.start(patient, "interrupt")) {
@@ -171,7 +177,7 @@ class AllReduceFailureTest {
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {"memory", "ipc", "mapped"})
+  @ValueSource(strings = {"memory", "ipc", "mapped", "tcp"})
   void aJoinWithoutTheNeighbourFailsNamingIt(String channel) throws Exception {
     CollectiveConfig cfg = config(channel, TIMEOUT_MS + "ms");
     try (CollectiveNode node = CollectiveNode.start(cfg, "lonely")) {
@@ -182,7 +188,7 @@ class AllReduceFailureTest {
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {"memory", "ipc", "mapped"})
+  @ValueSource(strings = {"memory", "ipc", "mapped", "tcp"})
   void survivorsOfAClosedRankReformTheGroup(String channel) throws Exception {
     int count = 30_000;
     CollectiveConfig cfg = config(channel, TIMEOUT_MS + "ms");
@@ -204,6 +210,67 @@ class AllReduceFailureTest {
         for (ReduceOp op : ReduceOp.values()) AllReduceTest.check(two, count, op, 2);
       } finally {
         two.forEach(AllReduce::close);
+      }
+    }
+  }
+
+  @Test
+  void tcpRanksWithDifferentWireFormatsFailTheJoinNamingIt() throws Exception {
+    CollectiveConfig tcp = config("tcp", TIMEOUT_MS + "ms");
+    List<Endpoint> endpoints = Endpoint.local(tcp, "", 2);
+    WireFormat[] formats = {WireFormat.FP32, WireFormat.BF16};
+    List<String> errors = Ranks.onEach(2, rank -> assertThrows(CollectiveException.class,
+        () -> TcpRingAllReduce.join(formats[rank], TIMEOUT_MS * 1_000_000, 0, rank, endpoints, 1000)).getMessage());
+    assertTrue(errors.stream().anyMatch(m -> m.contains("wire format") && m.contains("every rank must use one")), errors.toString());
+  }
+
+  @Test
+  void aTcpPortThatIsTakenFailsTheJoinNamingTheEndpoint() throws Exception {
+    CollectiveConfig tcp = Ranks.config(Ranks.transport("tcp", Map.of("udp-port-base", "40731", "timeout", "2s")));
+    try (ServerSocketChannel squatter = ServerSocketChannel.open()) {
+      squatter.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 40731));
+      CollectiveException e = assertThrows(CollectiveException.class,
+          () -> TcpRingAllReduce.join(WireFormat.FP32, 2_000_000_000L, 0, 0, Endpoint.local(tcp, "", 2), 10));
+      assertTrue(e.getMessage().contains("127.0.0.1:40731"), e.getMessage());
+    }
+  }
+
+  /** A rank of an old generation that connects again is turned away; the ring of the new one works. */
+  @Test
+  void aTcpConnectionOfAnOldGenerationIsClosed() throws Exception {
+    CollectiveConfig tcp = Ranks.config(Ranks.transport("tcp", Map.of("udp-port-base", "40741", "timeout", "5s")));
+    List<Endpoint> endpoints = Endpoint.local(tcp, "", 2);
+    int count = 1000;
+    SocketChannel[] old = new SocketChannel[1];
+    List<AllReduce> ring = Ranks.onEach(2, rank -> {
+      if (rank == 1) old[0] = helloOfAnOldGeneration(40741); // before joining, rank 1 of generation 4 knocks at rank 0's port
+      return TcpRingAllReduce.join(WireFormat.FP32, 5_000_000_000L, 5, rank, endpoints, count);
+    });
+    try {
+      AllReduceTest.check(ring, count, ReduceOp.SUM, 3);
+      assertTrue(old[0].read(ByteBuffer.allocate(1)) < 0, "the old generation's connection was closed");
+    } finally {
+      old[0].close();
+      ring.forEach(AllReduce::close);
+    }
+  }
+
+  /** Connects to a rank's port on loopback as soon as it listens, and says hello as rank 1 of generation 4. */
+  private static SocketChannel helloOfAnOldGeneration(int port) throws Exception {
+    InetSocketAddress at = new InetSocketAddress(InetAddress.getLoopbackAddress(), port);
+    long deadline = System.nanoTime() + 5_000_000_000L;
+    while (true) {
+      SocketChannel old = SocketChannel.open();
+      try {
+        old.connect(at);
+        ByteBuffer hello = ByteBuffer.allocate(16).order(ByteOrder.nativeOrder());
+        hello.putInt(0x4341_5049).putInt(4).putInt(1).putInt(WireFormat.FP32.ordinal()).flip();
+        while (hello.hasRemaining()) old.write(hello);
+        return old;
+      } catch (java.io.IOException notListeningYet) {
+        old.close();
+        if (System.nanoTime() > deadline) throw notListeningYet;
+        LockSupport.parkNanos(10_000_000);
       }
     }
   }

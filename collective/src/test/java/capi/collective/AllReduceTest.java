@@ -29,7 +29,7 @@ class AllReduceTest {
 
   @ParameterizedTest
   @CsvSource({"memory,1", "memory,2", "memory,3", "memory,4", "ipc,1", "ipc,2", "ipc,3", "ipc,4",
-      "mapped,1", "mapped,2", "mapped,3", "mapped,4"})
+      "mapped,1", "mapped,2", "mapped,3", "mapped,4", "tcp,1", "tcp,2", "tcp,3", "tcp,4"})
   void everyOpMatchesTheLocalReferenceForAwkwardSizes(String channel, int n) throws Exception {
     Random random = new Random(n);
     List<Integer> sizes = new ArrayList<>(List.of(1, 2, 3, 5, 1021, 4096, MAX_FLOATS));
@@ -67,7 +67,7 @@ class AllReduceTest {
   @ValueSource(strings = {"shared", "invoker"})
   void udpRanksOnLoopbackMatchTheReference(String threadingMode) throws Exception {
     CollectiveConfig udp = Ranks.config(Map.of(
-        "channel", "udp", "same-host", "ring", "udp-port-base", "40611",
+        "channel", "udp", "same-host", "ring", "ring", "aeron", "udp-port-base", "40611",
         "threading-mode", threadingMode, "mtu", "8192",
         "term-length", "131072", "timeout", "20s"));
     try (CollectiveNode udpNode = CollectiveNode.start(udp, "udp-test")) {
@@ -84,16 +84,16 @@ class AllReduceTest {
     }
   }
 
-  /** bf16 chunks over ipc and udp rings (check's bf16 case). */
+  /** bf16 chunks over ipc, udp and tcp rings (check's bf16 case). */
   @ParameterizedTest
-  @CsvSource({"ipc,2", "ipc,3", "ipc,4", "udp,2", "udp,3"})
+  @CsvSource({"ipc,2", "ipc,3", "ipc,4", "udp,2", "udp,3", "tcp,2", "tcp,3"})
   void bf16ChunksGiveEveryRankTheSameBf16ValuesNearTheReference(String transport, int n) throws Exception {
     CollectiveConfig cfg = Ranks.config(Ranks.transport(transport, Map.of("mtu", "4096", "term-length", "65536",
         "timeout", "20s", "udp-port-base", "40651")));
     try (CollectiveNode node = CollectiveNode.start(cfg, WireFormat.BF16, "bf16-" + transport)) {
       List<AllReduce> group = Ranks.joinAll(node, 0, n, MAX_FLOATS);
       try {
-        for (int count : List.of(1, 3, 1021, MAX_FLOATS)) {
+        for (int count : List.of(1, 3, 1021, 3 * TcpRingAllReduce.CHUNK_VALUES + 7, MAX_FLOATS)) {
           for (ReduceOp op : ReduceOp.values()) check(group, count, op, 31L * count + op.ordinal(), WireFormat.BF16);
         }
       } finally {
@@ -156,7 +156,7 @@ class AllReduceTest {
   }
 
   @ParameterizedTest
-  @CsvSource({"memory,FP32", "ipc,FP32", "ipc,BF16", "mapped,FP32"})
+  @CsvSource({"memory,FP32", "ipc,FP32", "ipc,BF16", "mapped,FP32", "tcp,FP32", "tcp,BF16"})
   void repeatedCallsAllocateNothing(String channel, WireFormat wire) throws Exception {
     CollectiveConfig cfg = config(channel);
     try (CollectiveNode node = CollectiveNode.start(cfg, wire, "alloc-" + channel)) {

@@ -18,6 +18,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.IntFunction;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
@@ -33,6 +34,11 @@ class HierarchicalAllReduceTest {
   /** The nodes of a layout such as "2+1" (ranks per host, hosts in rank order) and their ranks' endpoints. */
   private record Cluster(List<CollectiveNode> nodes, List<Endpoint> endpoints) implements AutoCloseable {
     static Cluster start(String layout, IntFunction<String> timeoutOfRank, String sameHost) {
+      return start(layout, timeoutOfRank, sameHost, "tcp");
+    }
+
+    /** Ranks on 127.0.0.1, 127.0.0.2, ... as the layout says; ring: what carries the leaders' ring (aeron, tcp). */
+    static Cluster start(String layout, IntFunction<String> timeoutOfRank, String sameHost, String ring) {
       List<CollectiveNode> nodes = new ArrayList<>();
       List<Endpoint> endpoints = new ArrayList<>();
       try {
@@ -40,7 +46,7 @@ class HierarchicalAllReduceTest {
         for (int h = 0; h < perHost.length; h++) {
           for (int i = 0; i < perHost[h]; i++) {
             int rank = nodes.size();
-            CollectiveConfig cfg = config("127.0.0." + (h + 1), timeoutOfRank.apply(rank), sameHost);
+            CollectiveConfig cfg = config("127.0.0." + (h + 1), timeoutOfRank.apply(rank), sameHost, ring);
             CollectiveNode node = CollectiveNode.start(cfg, "host" + h + "-rank" + rank);
             nodes.add(node);
             endpoints.add(Endpoint.of(cfg, cfg.udpHost(), node.token(), rank));
@@ -68,20 +74,20 @@ class HierarchicalAllReduceTest {
   }
 
   /** Small slots and frames, so that moderate sizes take many rounds and chunks. */
-  private static CollectiveConfig config(String host, String timeout, String sameHost) {
-    return Ranks.config(Map.of("channel", "udp", "same-host", sameHost,
+  private static CollectiveConfig config(String host, String timeout, String sameHost, String ring) {
+    return Ranks.config(Map.of("channel", "udp", "same-host", sameHost, "ring", ring,
         "udp-host", host, "udp-port-base", PORT_BASE,
         "shm-chunk-bytes", "4096", "mtu", "4096", "term-length", "65536",
         "timeout", timeout));
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {"2+2", "3+1", "1+2+1"})
-  void everyOpMatchesTheReferenceBitIdenticalOnEveryRank(String layout) throws Exception {
+  @CsvSource({"2+2,tcp", "3+1,tcp", "1+2+1,tcp", "2+2,aeron", "1+2+1,aeron"})
+  void everyOpMatchesTheReferenceBitIdenticalOnEveryRank(String layout, String ring) throws Exception {
     Random random = new Random(layout.hashCode());
     List<Integer> sizes = new ArrayList<>(List.of(1, 2, 3, 5, 1021, 4097, MAX_FLOATS));
     for (int i = 0; i < 2; i++) sizes.add(1 + random.nextInt(MAX_FLOATS));
-    try (Cluster cluster = Cluster.start(layout)) {
+    try (Cluster cluster = Cluster.start(layout, rank -> "20s", "shm", ring)) {
       List<AllReduce> group = cluster.joinAll();
       try {
         for (int r = 0; r < group.size(); r++) {
@@ -122,11 +128,11 @@ class HierarchicalAllReduceTest {
       // A token that is not valid here (its host's /dev/shm): the ring, as between real hosts.
       List<Endpoint> elsewhere = List.of(onePerHost.endpoints().get(0), withToken(onePerHost.endpoints().get(1),
           "/nonexistent/" + NodeToken.PREFIX + ProcessHandle.current().pid() + "-00000000000000dd"));
-      assertPicksAndComputes(RingAllReduce.class,
+      assertPicksAndComputes(TcpRingAllReduce.class,
           Ranks.onEach(2, rank -> onePerHost.nodes().get(rank).join(1, rank, elsewhere, 1000)), ReduceOp.SUM, 2);
     }
     try (Cluster forcedRing = Cluster.start("2+2", rank -> "20s", "ring")) {
-      assertPicksAndComputes(RingAllReduce.class, forcedRing.joinAll(), ReduceOp.AVG, 3);
+      assertPicksAndComputes(TcpRingAllReduce.class, forcedRing.joinAll(), ReduceOp.AVG, 3);
     }
   }
 

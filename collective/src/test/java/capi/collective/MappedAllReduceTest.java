@@ -39,9 +39,7 @@ class MappedAllReduceTest {
   private record Child(Process process, BufferedReader out, List<Endpoint> endpoints) {}
 
   private Child startChild(CollectiveConfig cfg, CollectiveNode node, int calls) throws IOException {
-    List<String> cmd = List.of(ProcessHandle.current().info().command().orElse("java"), "-Xmx256m",
-        "--add-opens", "java.base/sun.nio.ch=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
-        MappedPeer.class.getName(), base.toString(), String.valueOf(COUNT), String.valueOf(calls));
+    List<String> cmd = Ranks.javaCommand(MappedPeer.class, base.toString(), String.valueOf(COUNT), String.valueOf(calls));
     Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
     BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
     String line = out.readLine();
@@ -159,11 +157,11 @@ class MappedAllReduceTest {
         assertInstanceOf(AllReducePlan.Ring.class, planHere(endpoints), "chose the mapped file with rank 1's token " + other);
       }
 
-      // A join with a token that does not match forms the udp ring, and it works.
+      // A join with a token that does not match forms the ring (capi.collective.ring: tcp), and it works.
       List<Endpoint> mixed = List.of(Endpoint.of(cfg, "127.0.0.1", own, 0), Endpoint.of(cfg, "127.0.0.1", wrong.toString(), 1));
       List<AllReduce> ring = Ranks.onEach(2, rank -> node.join(0, rank, mixed, 1000));
       try {
-        ring.forEach(g -> assertInstanceOf(RingAllReduce.class, g));
+        ring.forEach(g -> assertInstanceOf(TcpRingAllReduce.class, g));
         AllReduceTest.check(ring, 1000, ReduceOp.SUM, 7);
       } finally {
         ring.forEach(AllReduce::close);

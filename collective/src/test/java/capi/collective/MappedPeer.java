@@ -18,9 +18,12 @@ import java.util.Random;
 public final class MappedPeer {
   private MappedPeer() {}
 
-  /** The configuration both processes use: udp with same-host shm, a small slot, a long timeout. */
+  /**
+   * The configuration both processes use: udp with same-host shm, a small slot, a long timeout; the
+   * ring over Aeron, so that its directory is there for MappedAllReduceTest's permission check.
+   */
   static CollectiveConfig config(String aeronDir) {
-    return Ranks.config(Map.of("channel", "udp", "same-host", "shm",
+    return Ranks.config(Map.of("channel", "udp", "same-host", "shm", "ring", "aeron",
         "aeron-dir", aeronDir, "shm-chunk-bytes", "65536", "timeout", "60s"));
   }
 

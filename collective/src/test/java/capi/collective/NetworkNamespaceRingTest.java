@@ -12,13 +12,14 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Two hosts on one machine: two network namespaces (NetworkNamespaces: veths to a bridge, MTU 1500,
- * so each 64 KiB frame crosses as IP fragments), one child JVM per namespace (UdpRingPeer), a udp
- * ring between them; both ranks' results equal the reference bit for bit. Skipped, with the
+ * so each 64 KiB Aeron frame crosses as IP fragments), one child JVM per namespace (UdpRingPeer), a
+ * ring over Aeron udp or over TCP between them; both ranks' results equal the reference bit for bit. Skipped, with the
  * reason, where namespaces cannot be created (not root, no iproute2). The namespaces are deleted
  * whatever happens.
  */
@@ -29,22 +30,21 @@ class NetworkNamespaceRingTest {
 
   @TempDir Path base;
 
-  @Test
-  void twoJvmsInTwoNamespacesGetTheReferenceBitForBit() throws Exception {
+  @ParameterizedTest
+  @CsvSource({"aeron,RingAllReduce", "tcp,TcpRingAllReduce"})
+  void twoJvmsInTwoNamespacesGetTheReferenceBitForBit(String ring, String implementation) throws Exception {
     assumeTrue(NetworkNamespaces.unavailable().isEmpty(), () -> NetworkNamespaces.unavailable().get());
     List<Process> ranks = new ArrayList<>();
     try (NetworkNamespaces hosts = NetworkNamespaces.create(2)) {
       try {
         for (int r = 0; r < 2; r++) {
           List<String> cmd = new ArrayList<>(hosts.command(r));
-          cmd.addAll(List.of(ProcessHandle.current().info().command().orElse("java"), "-Xmx256m",
-              "--add-opens", "java.base/sun.nio.ch=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
-              UdpRingPeer.class.getName(), base.toString(), hosts.address(0), hosts.address(1), String.valueOf(r),
-              String.valueOf(COUNT), String.valueOf(CALLS)));
+          cmd.addAll(Ranks.javaCommand(UdpRingPeer.class, base.toString(), hosts.address(0), hosts.address(1), String.valueOf(r),
+              String.valueOf(COUNT), String.valueOf(CALLS), ring));
           ranks.add(new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start());
         }
         String want = "result " + Arrays.hashCode(MappedPeer.reference(CALLS - 1, COUNT, MappedPeer.opOf(CALLS - 1)))
-            + " RingAllReduce";
+            + " " + implementation;
         for (int r = 0; r < 2; r++) {
           Process p = ranks.get(r);
           assertTrue(p.waitFor(BOUND_S, TimeUnit.SECONDS), "rank " + r + " did not finish within " + BOUND_S + " s");

@@ -18,7 +18,7 @@ public final class PausedPeer {
 
   /** Both processes' configuration: the udp ring with a short timeout. */
   static CollectiveConfig config(String aeronDir, int portBase) {
-    return Ranks.config(Map.of("channel", "udp", "same-host", "ring",
+    return Ranks.config(Map.of("channel", "udp", "same-host", "ring", "ring", "aeron",
         "aeron-dir", aeronDir, "udp-port-base", String.valueOf(portBase),
         "timeout", "3s", "term-length", "1048576"));
   }

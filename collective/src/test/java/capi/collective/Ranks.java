@@ -37,15 +37,17 @@ final class Ranks {
 
   /**
    * The overrides that select a transport: a channel (memory, ipc), "mapped" (udp ranks of one host
-   * meet in a mapped file, with 4 KiB slots so that moderate sizes take many rounds) or "udp" (the
-   * udp ring, same-host detection off), plus {@code more}.
+   * meet in a mapped file, with 4 KiB slots so that moderate sizes take many rounds), "udp" (the
+   * ring over Aeron udp, same-host detection off) or "tcp" (the ring over TCP between udp endpoints,
+   * same-host detection off), plus {@code more}.
    */
   static Map<String, String> transport(String name, Map<String, String> more) {
     Map<String, String> o = new HashMap<>(more);
     switch (name) {
       case "mapped" -> o.putAll(Map.of("channel", "udp", "same-host", "shm",
           "shm-chunk-bytes", "4096"));
-      case "udp" -> o.putAll(Map.of("channel", "udp", "same-host", "ring"));
+      case "udp" -> o.putAll(Map.of("channel", "udp", "same-host", "ring", "ring", "aeron"));
+      case "tcp" -> o.putAll(Map.of("channel", "udp", "same-host", "ring", "ring", "tcp"));
       default -> o.put("channel", name);
     }
     return o;
@@ -111,6 +113,15 @@ final class Ranks {
       }
       return least;
     });
+  }
+
+  /** The command of a child JVM running {@code main} on this test's class path, with the options the collective needs. */
+  static List<String> javaCommand(Class<?> main, String... args) {
+    List<String> cmd = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"), "-Xmx256m",
+        "--add-opens", "java.base/sun.nio.ch=ALL-UNNAMED", "--add-modules", "jdk.incubator.vector",
+        "-cp", System.getProperty("java.class.path"), main.getName()));
+    cmd.addAll(List.of(args));
+    return cmd;
   }
 
   static ByteBuffer floats(float[] values) {

@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.Random;
-import org.agrona.BufferUtil;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.Test;
@@ -63,8 +62,32 @@ class WireFormatTest {
     }
   }
 
+  @Test
+  void theVectorLoopsRoundAndWidenEveryBitPatternLikeTheReference() {
+    int count = 1 << 16;
+    int offset = 12; // chunks sit at any 4-byte index of the log and the buffer
+    Random random = new Random(5);
+    ByteBuffer source = ByteBuffer.allocateDirect(offset + 4 * count).order(ByteOrder.nativeOrder());
+    for (int i = 0; i < count; i++) source.putInt(offset + 4 * i, random.nextInt());
+    source.putInt(offset, 0x3f80_8000); // a tie, to the even 1
+    source.putInt(offset + 4, 0x7f80_0001); // a signalling NaN
+    ByteBuffer payload = ByteBuffer.allocateDirect(offset + WireFormat.BF16.payloadBytes(count)).order(ByteOrder.nativeOrder());
+    WireFormat.BF16.encode(source, offset, payload, offset, count);
+    ByteBuffer decoded = ByteBuffer.allocateDirect(offset + 4 * count).order(ByteOrder.nativeOrder());
+    WireFormat.BF16.decode(payload, offset, decoded, offset, count);
+    for (int i = 0; i < count; i++) {
+      float x = source.getFloat(offset + 4 * i);
+      int got = decoded.getInt(offset + 4 * i);
+      if (Float.isNaN(x)) {
+        assertTrue(Float.isNaN(Float.intBitsToFloat(got)), "NaN stays NaN [" + i + "]");
+      } else {
+        assertEquals(bf16Bits(x) << 16, got, "value " + i + " = " + Integer.toHexString(Float.floatToRawIntBits(x)));
+      }
+    }
+  }
+
   @ParameterizedTest
-  @ValueSource(ints = {1, 2, 7, 1000, 1001})
+  @ValueSource(ints = {1, 2, 7, 33, 65, 1000, 1001})
   void theCodecWritesTheLayoutAndReadsItBackIntoFloat32(int count) {
     Random random = new Random(count);
     float[] a = new float[count];
@@ -73,11 +96,11 @@ class WireFormatTest {
       a[i] = (float) random.nextGaussian();
       b[i] = (float) random.nextGaussian();
     }
-    WireFormat.Codec codec = WireFormat.BF16.codec(1002);
+    WireFormat codec = WireFormat.BF16;
     int k = (count + 1) / 2;
     ByteBuffer payload = ByteBuffer.allocateDirect(WireFormat.BF16.payloadBytes(count)).order(ByteOrder.nativeOrder());
     ByteBuffer source = Ranks.floats(a);
-    codec.encode(BufferUtil.address(source), BufferUtil.address(payload), count);
+    codec.encode(source, 0, payload, 0, count);
     assertEquals(4 * k, payload.capacity());
     assertEquals(count, WireFormat.BF16.values(payload.capacity(), count));
     for (int j = 0; j < k; j++) {
@@ -91,10 +114,10 @@ class WireFormatTest {
     ByteBuffer max = Ranks.floats(b);
     ByteBuffer rounded = Ranks.floats(a);
     ByteBuffer payload2 = ByteBuffer.allocateDirect(payload.capacity()).order(ByteOrder.nativeOrder());
-    codec.decode(BufferUtil.address(payload), BufferUtil.address(decoded), count);
-    codec.combine(ReduceOp.SUM, BufferUtil.address(payload), BufferUtil.address(sum), count);
-    codec.combine(ReduceOp.MAX, BufferUtil.address(payload), BufferUtil.address(max), count);
-    codec.encodeAndRound(BufferUtil.address(rounded), BufferUtil.address(payload2), count);
+    codec.decode(payload, 0, decoded, 0, count);
+    codec.combine(ReduceOp.SUM, payload, 0, sum, 0, count);
+    codec.combine(ReduceOp.MAX, payload, 0, max, 0, count);
+    codec.encodeAndRound(rounded, 0, payload2, 0, count);
     assertEquals(payload, payload2, "encodeAndRound sends what encode sends");
     for (int i = 0; i < count; i++) {
       assertEquals(bf16(a[i]), decoded.getFloat(4 * i), "decode [" + i + "]");
