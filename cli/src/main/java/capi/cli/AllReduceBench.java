@@ -6,6 +6,7 @@ import capi.collective.Endpoint;
 import capi.collective.HierarchicalAllReduce;
 import capi.collective.MappedAllReduce;
 import capi.collective.ReduceOp;
+import capi.collective.TcpRingAllReduce;
 import capi.collective.WireFormat;
 import capi.config.CapiConfig;
 import capi.config.CollectiveConfig;
@@ -88,7 +89,7 @@ final class AllReduceBench {
     double[] ipcTimes = inThisJvm(collective(options, channel(options, Channel.IPC)), wire, workers, sizes, steps);
     report("ipc", workers, sizes, ipcTimes);
     double[] udpTimes = inThisJvm(collective(options, udpRing), wire, workers, sizes, steps);
-    report("udp", workers, sizes, udpTimes);
+    report(collective(options, udpRing).ring().name().toLowerCase(Locale.ROOT) + " ring on loopback", workers, sizes, udpTimes);
     double[] shmProcessTimes = inProcesses(options, udp, wire, 1, workers, sizes, steps);
     double[] udpProcessTimes = inProcesses(options, udpRing, wire, 1, workers, sizes, steps);
     double[] hierarchicalTimes = workers < 3 ? null : inProcesses(options, udp, wire, 2, workers, sizes, steps);
@@ -213,7 +214,7 @@ final class AllReduceBench {
         try (AllReduce ring = node.join(0, 0, endpoints(cfg, hosts, tokens), maxFloats(sizes))) {
           times = timeRank(ring, sizes, steps, null);
           String transport = ring instanceof HierarchicalAllReduce ? "hierarchical, " + hosts + " hosts"
-              : ring instanceof MappedAllReduce ? "mapped" : "udp";
+              : ring instanceof MappedAllReduce ? "mapped" : ring instanceof TcpRingAllReduce ? "tcp ring" : "aeron udp ring";
           report(transport + ", 1 JVM per rank", workers, sizes, times);
         }
       }
