@@ -22,8 +22,6 @@ import org.agrona.BufferUtil;
 import org.agrona.CloseHelper;
 import org.agrona.DirectBuffer;
 import org.agrona.MutableDirectBuffer;
-import org.agrona.concurrent.BackoffIdleStrategy;
-import org.agrona.concurrent.IdleStrategy;
 
 /**
  * One rank of a ring all-reduce over Aeron, in the order of {@link RingSchedule}: each step sends
@@ -56,8 +54,7 @@ public final class RingAllReduce implements AllReduce {
   private final BufferClaim claim = new BufferClaim();
   private ByteBuffer caller; // the caller's buffer of the last call, and a view of it with the limit at its capacity
   private ByteBuffer values;
-  // Waiting backs off to short parks: other ranks and the media driver need the same cores.
-  private final IdleStrategy idle = new BackoffIdleStrategy(10, 20, 1_000, 100_000);
+  private final Patience patience;
   private final ControlledFragmentHandler onChunk = this::onChunk;
   private final RingSchedule.Step runStep = this::runStep;
 
@@ -87,6 +84,7 @@ public final class RingAllReduce implements AllReduce {
     this.maxFloats = maxFloats;
     this.endpoints = List.copyOf(endpoints);
     this.timeoutNs = cfg.timeout().toNanos();
+    this.patience = new Patience(timeoutNs);
     this.toRight = toRight;
     this.fromLeft = fromLeft;
     this.chunkFloats = toRight == null ? 0 : wire.maxValues(toRight.maxPayloadLength() - LENGTH);
@@ -183,28 +181,18 @@ public final class RingAllReduce implements AllReduce {
     recvFirst = start(recvSegment, 0);
     recvEnd = start(recvSegment, 1);
     received = 0;
-    long idleSince = 0;
+    patience.begin();
     while (sendNext < sendEnd || recvFirst + received < recvEnd) {
       int work = send();
       if (recvFirst + received < recvEnd) work += fromLeft.controlledPoll(onChunk, FRAGMENTS_PER_POLL);
       if (badChunk != null) throw new CollectiveException(badChunk);
       // Threading mode invoker: this thread runs the driver; its work (heartbeats too) is not the ring's progress.
       int driverWork = node.doWork();
-      if (work > 0) {
-        idleSince = 0;
-        idle.reset();
-        continue;
+      switch (patience.after(work, driverWork == 0)) {
+        case TIMED_OUT -> throw stalled();
+        case INTERRUPTED -> throw new CollectiveException(who() + ": interrupted in all-reduce call " + call + " step " + step);
+        case GO_ON -> { }
       }
-      long now = System.nanoTime();
-      if (idleSince == 0) {
-        idleSince = now;
-      } else if (now - idleSince > timeoutNs) {
-        throw stalled();
-      }
-      if (Thread.currentThread().isInterrupted()) { // the runtime gives up on this ring
-        throw new CollectiveException(who() + ": interrupted in all-reduce call " + call + " step " + step);
-      }
-      if (driverWork == 0) idle.idle();
     }
   }
 
@@ -277,7 +265,7 @@ public final class RingAllReduce implements AllReduce {
     long window = toRight.termBufferLength() / 2;
     while (toRight.isConnected() && toRight.positionLimit() - window < toRight.position()
         && System.nanoTime() - deadline < 0 && !Thread.currentThread().isInterrupted()) {
-      if (node.doWork() == 0) idle.idle();
+      if (node.doWork() == 0) patience.idle();
     }
   }
 
@@ -289,9 +277,9 @@ public final class RingAllReduce implements AllReduce {
         throw new CollectiveException(who() + ": rank " + missing + " (" + endpoints.get(missing).address()
             + ") did not join generation " + generation + " within " + timeoutNs / 1_000_000 + " ms");
       }
-      if (node.doWork() == 0) idle.idle();
+      if (node.doWork() == 0) patience.idle();
     }
-    idle.reset();
+    patience.reset();
   }
 
   private CollectiveException stalled() {

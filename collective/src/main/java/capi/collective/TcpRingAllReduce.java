@@ -67,7 +67,7 @@ public final class TcpRingAllReduce implements AllReduce {
   private final ByteBuffer headerIn = header();
   private final ByteBuffer sendStage = stage();
   private final ByteBuffer recvStage = stage();
-  private final IdleStrategy idle = new BackoffIdleStrategy(10, 20, 1_000, 100_000);
+  private final Patience patience;
   private final RingSchedule.Step runStep = this::runStep;
 
   private ByteBuffer caller; // the caller's buffer of the last call, and views of it with the limit at its capacity
@@ -103,6 +103,7 @@ public final class TcpRingAllReduce implements AllReduce {
     this.worldSize = endpoints.size();
     this.endpoints = List.copyOf(endpoints);
     this.timeoutNs = timeoutNs;
+    this.patience = new Patience(timeoutNs);
     this.maxFloats = maxFloats;
     this.toRight = toRight;
     this.fromLeft = fromLeft;
@@ -176,24 +177,13 @@ public final class TcpRingAllReduce implements AllReduce {
     recvNext = RingSchedule.start(count, worldSize, recvSegment, 0);
     recvEnd = RingSchedule.start(count, worldSize, recvSegment, 1);
     if (in == null) nextReceive(); // else the call's header comes first
-    long idleSince = 0;
+    patience.begin();
     while (out.hasRemaining() || sendNext < sendEnd || in != null) {
-      long moved = send() + receive();
-      if (moved > 0) {
-        idleSince = 0;
-        idle.reset();
-        continue;
+      switch (patience.after(send() + receive(), true)) {
+        case TIMED_OUT -> throw stalled();
+        case INTERRUPTED -> throw new CollectiveException(who() + ": interrupted in all-reduce call " + call + " step " + step);
+        case GO_ON -> { }
       }
-      long now = System.nanoTime();
-      if (idleSince == 0) {
-        idleSince = now;
-      } else if (now - idleSince > timeoutNs) {
-        throw stalled();
-      }
-      if (Thread.currentThread().isInterrupted()) {
-        throw new CollectiveException(who() + ": interrupted in all-reduce call " + call + " step " + step);
-      }
-      idle.idle();
     }
   }
 
