@@ -52,6 +52,7 @@ public final class TcpRingAllReduce implements AllReduce {
   private static final int MAGIC = 0x4341_5049;
   private static final int HEADER = 16;
   private static final long CONNECT_RETRY_NS = 20_000_000;
+  private static final long HELLO_WAIT_NS = 1_000_000_000;
   private static final ReduceOp[] OPS = ReduceOp.values();
 
   private final WireFormat wire;
@@ -351,6 +352,7 @@ public final class TcpRingAllReduce implements AllReduce {
     private ServerSocketChannel listener;
     private SocketChannel toRight;
     private SocketChannel accepted; // saying hello, not yet known to be the left neighbour of this generation
+    private long acceptedAt;
     private SocketChannel fromLeft;
     private long connectAgainAt;
 
@@ -438,11 +440,17 @@ public final class TcpRingAllReduce implements AllReduce {
           accepted = listener.accept();
           if (accepted == null) return 0;
           accepted.configureBlocking(false);
+          acceptedAt = System.nanoTime();
           theirHello.clear();
         }
         int read = accepted.read(theirHello);
         if (read < 0) throw new IOException("closed before its hello");
-        if (theirHello.hasRemaining()) return read;
+        if (theirHello.hasRemaining()) {
+          // A rank writes its hello as soon as it is connected: a connection that says nothing
+          // (a port scan, a stuck client) must not keep the left neighbour waiting behind it.
+          if (read == 0 && System.nanoTime() - acceptedAt > HELLO_WAIT_NS) throw new IOException("no hello");
+          return read;
+        }
         int left = (rank + n - 1) % n;
         if (theirHello.getInt(0) != MAGIC || theirHello.getInt(4) != generation) { // not capi, or an old ring's rank
           CloseHelper.quietClose(accepted);

@@ -255,20 +255,46 @@ class AllReduceFailureTest {
     }
   }
 
+  /** A connection that never says hello (a port scan) is dropped, and the left neighbour behind it gets in. */
+  @Test
+  void aSilentTcpConnectionDoesNotKeepTheNeighbourOut() throws Exception {
+    CollectiveConfig tcp = Ranks.config(Ranks.transport("tcp", Map.of("udp-port-base", "40761", "timeout", "10s")));
+    List<Endpoint> endpoints = Endpoint.local(tcp, "", 2);
+    int count = 1000;
+    SocketChannel[] silent = new SocketChannel[1];
+    List<AllReduce> ring = Ranks.onEach(2, rank -> {
+      if (rank == 1) silent[0] = connectWhenListening(40761); // before rank 1 itself connects to rank 0
+      return TcpRingAllReduce.join(WireFormat.FP32, 10_000_000_000L, 0, rank, endpoints, count);
+    });
+    try {
+      AllReduceTest.check(ring, count, ReduceOp.SUM, 4);
+      assertTrue(silent[0].read(ByteBuffer.allocate(1)) < 0, "the silent connection was closed");
+    } finally {
+      silent[0].close();
+      ring.forEach(AllReduce::close);
+    }
+  }
+
   /** Connects to a rank's port on loopback as soon as it listens, and says hello as rank 1 of generation 4. */
   private static SocketChannel helloOfAnOldGeneration(int port) throws Exception {
+    SocketChannel old = connectWhenListening(port);
+    ByteBuffer hello = ByteBuffer.allocate(16).order(ByteOrder.nativeOrder());
+    hello.putInt(0x4341_5049).putInt(4).putInt(1).putInt(WireFormat.FP32.ordinal()).flip();
+    while (hello.hasRemaining()) old.write(hello);
+    return old;
+  }
+
+  /** A blocking connection to {@code port} on loopback, once something listens there (at most 5 s). */
+  private static SocketChannel connectWhenListening(int port) throws Exception {
     InetSocketAddress at = new InetSocketAddress(InetAddress.getLoopbackAddress(), port);
     long deadline = System.nanoTime() + 5_000_000_000L;
     while (true) {
-      SocketChannel old = SocketChannel.open();
+      SocketChannel channel = SocketChannel.open();
       try {
-        old.connect(at);
-        ByteBuffer hello = ByteBuffer.allocate(16).order(ByteOrder.nativeOrder());
-        hello.putInt(0x4341_5049).putInt(4).putInt(1).putInt(WireFormat.FP32.ordinal()).flip();
-        while (hello.hasRemaining()) old.write(hello);
-        return old;
+        channel.connect(at);
+        return channel;
       } catch (java.io.IOException notListeningYet) {
-        old.close();
+        channel.close();
         if (System.nanoTime() > deadline) throw notListeningYet;
         LockSupport.parkNanos(10_000_000);
       }
