@@ -95,8 +95,10 @@ final class Ranks {
 
   /**
    * Bytes each rank's thread allocated in 100 calls of {@code count} floats after 20 warm-up calls:
-   * the least of three such windows. An allocation per call shows in every window; a rare one by the
-   * Aeron media driver, whose duty cycle a waiting rank runs (threading-mode invoker), in one at most.
+   * the least of ten such windows (every rank makes the same calls). An allocation per call shows in
+   * every window; a rare one by the Aeron media driver, whose duty cycle a waiting rank runs
+   * (threading-mode invoker), in one at most; the bf16 wire format's Vector API loops allocate until
+   * C2 has compiled them, which on two busy cores took more than three windows once.
    */
   static List<Long> allocatedPerRank(List<? extends AllReduce> group, int count) throws Exception {
     return onEach(group.size(), rank -> {
@@ -106,7 +108,7 @@ final class Ranks {
       ReduceOp[] ops = ReduceOp.values();
       for (int i = 0; i < 20; i++) group.get(rank).allReduce(buffer, count, ops[i % 3]); // warm-up
       long least = Long.MAX_VALUE;
-      for (int window = 0; window < 3; window++) {
+      for (int window = 0; window < 10; window++) {
         long before = threads.getCurrentThreadAllocatedBytes();
         for (int i = 0; i < 100; i++) group.get(rank).allReduce(buffer, count, ops[i % 3]);
         least = Math.min(least, threads.getCurrentThreadAllocatedBytes() - before);
