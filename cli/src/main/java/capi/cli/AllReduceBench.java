@@ -88,8 +88,10 @@ final class AllReduceBench {
     report("memory", workers, sizes, memoryTimes);
     double[] ipcTimes = inThisJvm(collective(options, channel(options, Channel.IPC)), wire, workers, sizes, steps);
     report("ipc", workers, sizes, ipcTimes);
-    double[] udpTimes = inThisJvm(collective(options, udpRing), wire, workers, sizes, steps);
-    report(collective(options, udpRing).ring().name().toLowerCase(Locale.ROOT) + " ring on loopback", workers, sizes, udpTimes);
+    CollectiveConfig udpRingConfig = collective(options, udpRing);
+    String ring = udpRingConfig.ring().name().toLowerCase(Locale.ROOT); // what the udp rows run over
+    double[] udpTimes = inThisJvm(udpRingConfig, wire, workers, sizes, steps);
+    report(ring + " ring on loopback", workers, sizes, udpTimes);
     double[] shmProcessTimes = inProcesses(options, udp, wire, 1, workers, sizes, steps);
     double[] udpProcessTimes = inProcesses(options, udpRing, wire, 1, workers, sizes, steps);
     double[] hierarchicalTimes = workers < 3 ? null : inProcesses(options, udp, wire, 2, workers, sizes, steps);
@@ -98,7 +100,7 @@ final class AllReduceBench {
     double busbw = busbw(workers, largest, memoryTimes[last]);
     JsonLine line = JsonLine.event("bench").add("what", "allreduce").add("workers", workers).add("bytes", largest)
         .add("wire", wire.name().toLowerCase(Locale.ROOT)).add("transport", "memory")
-        .add("ring", collective(options, udpRing).ring().name().toLowerCase(Locale.ROOT)) // what the udp_ rows ran over
+        .add("ring", ring)
         .add("busbw_bytes_per_s", busbw, "%.0f").add("algbw_bytes_per_s", largest / memoryTimes[last], "%.0f")
         .add("seconds", memoryTimes[last], "%.6f").add("memcpy_bytes_per_s", memcpy, "%.0f")
         .add("busbw_over_memcpy", busbw / memcpy, "%.3f")

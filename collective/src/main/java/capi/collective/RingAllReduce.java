@@ -16,54 +16,37 @@ import io.aeron.logbuffer.BufferClaim;
 import io.aeron.logbuffer.ControlledFragmentHandler;
 import io.aeron.logbuffer.ControlledFragmentHandler.Action;
 import io.aeron.logbuffer.Header;
-import java.nio.ByteBuffer;
 import java.util.List;
-import org.agrona.BufferUtil;
 import org.agrona.CloseHelper;
 import org.agrona.DirectBuffer;
 import org.agrona.MutableDirectBuffer;
 
 /**
- * One rank of a ring all-reduce over Aeron, in the order of {@link RingSchedule}: each step sends
- * one segment of the buffer to the right neighbour while it receives another from the left. Chunks are written straight from the caller's buffer
- * into the publication's log (tryClaim) and reduced straight from the subscription's log into the
- * caller's buffer: no staging copies and no allocation per call. Chunks carry float32 or bf16
- * ({@link WireFormat}); ranks add in float32 either way. Used by one thread.
+ * One rank of a ring all-reduce over Aeron, in the order of {@link RingRank}: each step sends one
+ * segment of the buffer to the right neighbour while it receives another from the left. Chunks are
+ * written straight from the caller's buffer into the publication's log (tryClaim) and reduced
+ * straight from the subscription's log into the caller's buffer: no staging copies and no
+ * allocation per call. Chunks carry float32 or bf16 ({@link WireFormat}); ranks add in float32
+ * either way. Used by one thread.
  *
  * <p>After a {@link CollectiveException} the ring is broken: close every rank and join again, with
  * a new generation so that chunks still in flight from the old ring are dropped (ChunkHeader).
  * Interrupting the thread in allReduce ends the call with a CollectiveException at once, instead of
  * after the timeout.
  */
-public final class RingAllReduce implements AllReduce {
+public final class RingAllReduce extends RingRank {
   /** Chunks sent before the receive side is polled again, so both directions progress together. */
   private static final int CHUNKS_PER_TURN = 8;
   private static final int FRAGMENTS_PER_POLL = 64;
 
   private final AeronNode node;
-  private final WireFormat wire;
-  private final int generation;
-  private final int rank;
-  private final int worldSize;
-  private final int maxFloats;
-  private final List<Endpoint> endpoints;
-  private final long timeoutNs;
   private final int chunkFloats;
   private final ExclusivePublication toRight; // null when alone
   private final Subscription fromLeft; // null when alone
   private final BufferClaim claim = new BufferClaim();
-  private ByteBuffer caller; // the caller's buffer of the last call, and a view of it with the limit at its capacity
-  private ByteBuffer values;
-  private final Patience patience;
   private final ControlledFragmentHandler onChunk = this::onChunk;
-  private final RingSchedule.Step runStep = this::runStep;
 
-  // The step in progress. Float indices into the buffer; segments are [start(i), start(i+1)).
-  private int count;
-  private ReduceOp op;
-  private int call;
-  private int step;
-  private boolean combining;
+  // The step in progress: float indices into the buffer.
   private int sendNext;
   private int sendEnd;
   private int recvFirst;
@@ -71,20 +54,12 @@ public final class RingAllReduce implements AllReduce {
   private int received;
   private long lastSendResult;
   private String badChunk; // why onChunk refused a chunk: Aeron's poll catches what a handler throws
-  private String brokenBy;
 
   private RingAllReduce(
       AeronNode node, CollectiveConfig cfg, WireFormat wire, int generation, int rank, List<Endpoint> endpoints,
       int maxFloats, ExclusivePublication toRight, Subscription fromLeft) {
+    super(wire, generation, rank, endpoints, cfg.timeout().toNanos(), maxFloats, "");
     this.node = node;
-    this.wire = wire;
-    this.generation = generation;
-    this.rank = rank;
-    this.worldSize = endpoints.size();
-    this.maxFloats = maxFloats;
-    this.endpoints = List.copyOf(endpoints);
-    this.timeoutNs = cfg.timeout().toNanos();
-    this.patience = new Patience(timeoutNs);
     this.toRight = toRight;
     this.fromLeft = fromLeft;
     this.chunkFloats = toRight == null ? 0 : wire.maxValues(toRight.maxPayloadLength() - LENGTH);
@@ -103,8 +78,7 @@ public final class RingAllReduce implements AllReduce {
   static RingAllReduce join(AeronNode node, CollectiveConfig cfg, WireFormat wire, int generation, int rank,
       List<Endpoint> endpoints, int maxFloats) {
     int n = endpoints.size();
-    if (rank < 0 || rank >= n) throw new IllegalArgumentException("rank " + rank + " not in [0, " + n + ")");
-    if (maxFloats < 0) throw new IllegalArgumentException("maxFloats " + maxFloats + " < 0");
+    checkJoin(rank, n, maxFloats);
     if (n == 1) return new RingAllReduce(node, cfg, wire, generation, rank, endpoints, maxFloats, null, null);
     int right = (rank + 1) % n;
     Subscription fromLeft = null;
@@ -127,37 +101,6 @@ public final class RingAllReduce implements AllReduce {
     }
   }
 
-  @Override
-  public int rank() {
-    return rank;
-  }
-
-  @Override
-  public int worldSize() {
-    return worldSize;
-  }
-
-  /** {@inheritDoc} A neighbour that sends or accepts nothing for the timeout fails the call. */
-  @Override
-  public void allReduce(ByteBuffer buffer, int count, ReduceOp op) {
-    if (brokenBy != null) throw new CollectiveException(who() + ": ring is broken (" + brokenBy + "); join again");
-    AllReduce.checkArguments(buffer, count, maxFloats);
-    if (worldSize == 1 || count == 0) return;
-    if (buffer != caller) {
-      caller = buffer;
-      values = buffer.duplicate().clear();
-    }
-    this.count = count;
-    this.op = op;
-    call++;
-    try {
-      RingSchedule.run(rank, worldSize, count, op, BufferUtil.address(values), runStep);
-    } catch (CollectiveException e) {
-      brokenBy = e.getMessage();
-      throw e;
-    }
-  }
-
   /**
    * Closes both links. On a healthy ring it first waits (at most the timeout) until the driver has
    * sent everything this rank published: a process that exits right after its last all-reduce
@@ -165,21 +108,16 @@ public final class RingAllReduce implements AllReduce {
    */
   @Override
   public void close() {
-    if (toRight != null && brokenBy == null) awaitSent();
+    if (toRight != null && !isBroken()) awaitSent();
     CloseHelper.closeAll(toRight, fromLeft);
   }
 
-  private int start(int segment, int plus) {
-    return RingSchedule.start(count, worldSize, segment, plus);
-  }
-
-  private void runStep(int step, int sendSegment, int recvSegment, boolean combining) {
-    this.step = step;
-    this.combining = combining;
-    sendNext = start(sendSegment, 0);
-    sendEnd = start(sendSegment, 1);
-    recvFirst = start(recvSegment, 0);
-    recvEnd = start(recvSegment, 1);
+  @Override
+  void exchange(int sendFrom, int sendTo, int recvFrom, int recvTo) {
+    sendNext = sendFrom;
+    sendEnd = sendTo;
+    recvFirst = recvFrom;
+    recvEnd = recvTo;
     received = 0;
     patience.begin();
     while (sendNext < sendEnd || recvFirst + received < recvEnd) {
@@ -190,7 +128,7 @@ public final class RingAllReduce implements AllReduce {
       int driverWork = node.doWork();
       switch (patience.after(work, driverWork == 0)) {
         case TIMED_OUT -> throw stalled();
-        case INTERRUPTED -> throw new CollectiveException(who() + ": interrupted in all-reduce call " + call + " step " + step);
+        case INTERRUPTED -> throw interrupted();
         case GO_ON -> { }
       }
     }
@@ -213,13 +151,7 @@ public final class RingAllReduce implements AllReduce {
       log.putShort(at + STEP, (short) step);
       log.putShort(at + FORMAT, (short) wire.ordinal());
       log.putInt(at + FIRST, sendNext);
-      int from = sendNext * Float.BYTES;
-      int to = log.wrapAdjustment() + at + LENGTH; // Aeron's logs are mapped byte buffers
-      if (step == worldSize - 1) { // all-gather step 0 sends this rank's reduced segment: what it sends, it keeps
-        wire.encodeAndRound(values, from, log.byteBuffer(), to, floats);
-      } else {
-        wire.encode(values, from, log.byteBuffer(), to, floats);
-      }
+      encode(sendNext, floats, log.byteBuffer(), log.wrapAdjustment() + at + LENGTH); // Aeron's logs are mapped byte buffers
       claim.commit();
       sendNext += floats;
       chunks++;
@@ -248,13 +180,7 @@ public final class RingAllReduce implements AllReduce {
           + recvFirst + ", " + recvEnd + ") at " + (recvFirst + received);
       return Action.ABORT;
     }
-    int from = log.wrapAdjustment() + offset + LENGTH;
-    int to = first * Float.BYTES;
-    if (combining) {
-      wire.combine(op, log.byteBuffer(), from, values, to, floats);
-    } else {
-      wire.decode(log.byteBuffer(), from, values, to, floats);
-    }
+    take(log.byteBuffer(), log.wrapAdjustment() + offset + LENGTH, first, floats);
     received += floats;
     return recvFirst + received == recvEnd ? Action.BREAK : Action.CONTINUE;
   }
@@ -283,7 +209,7 @@ public final class RingAllReduce implements AllReduce {
   }
 
   private CollectiveException stalled() {
-    String where = " for " + timeoutNs / 1_000_000 + " ms in all-reduce call " + call + " step " + step + linkState();
+    String where = stalledWhere() + linkState();
     if (recvFirst + received < recvEnd) {
       return new CollectiveException(who() + ": no data from rank " + left() + " (left neighbour, "
           + endpoints.get(left()).address() + ")" + where + ", " + received + " of " + (recvEnd - recvFirst) + " floats received");
@@ -302,17 +228,5 @@ public final class RingAllReduce implements AllReduce {
     fromLeft.forEachImage(image -> b.append(" image ").append(image.sessionId()).append(" at ").append(image.position())
         .append(image.isClosed() ? " (closed)" : ""));
     return b.append("]").toString();
-  }
-
-  private String who() {
-    return "rank " + rank + " of " + worldSize + " (generation " + generation + ")";
-  }
-
-  private int left() {
-    return (rank + worldSize - 1) % worldSize;
-  }
-
-  private int right() {
-    return (rank + 1) % worldSize;
   }
 }

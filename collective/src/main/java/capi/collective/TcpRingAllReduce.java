@@ -8,14 +8,13 @@ import java.nio.ByteOrder;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.util.List;
-import org.agrona.BufferUtil;
 import org.agrona.CloseHelper;
 import org.agrona.concurrent.BackoffIdleStrategy;
 import org.agrona.concurrent.IdleStrategy;
 
 /**
  * One rank of a ring all-reduce over TCP (capi.collective.ring = tcp), in the order of
- * {@link RingSchedule}, over one connection to each neighbour. Where a link's MTU is 1500 or 9000
+ * {@link RingRank}, over one connection to each neighbour. Where a link's MTU is 1500 or 9000
  * bytes, the kernel's segmentation and receive offloads move a TCP stream in far fewer, larger
  * units than the Aeron ring's datagrams of one MTU each. A rank listens at its udp endpoint's
  * host and port (TCP has its own port space), connects to its right neighbour and accepts its left
@@ -46,7 +45,7 @@ import org.agrona.concurrent.IdleStrategy;
  * a dead node and the coordinator re-forms the ring without it (a neighbour that closed its ring
  * and one whose process died look alike on the wire).
  */
-public final class TcpRingAllReduce implements AllReduce {
+public final class TcpRingAllReduce extends RingRank {
   /** Values per chunk: 128 KiB of float32, 64 KiB of bf16 on the wire. */
   static final int CHUNK_VALUES = 32 * 1024;
   private static final int MAGIC = 0x4341_5049;
@@ -55,33 +54,16 @@ public final class TcpRingAllReduce implements AllReduce {
   private static final long HELLO_WAIT_NS = 1_000_000_000;
   private static final ReduceOp[] OPS = ReduceOp.values();
 
-  private final WireFormat wire;
-  private final int generation;
-  private final int rank;
-  private final int worldSize;
-  private final int maxFloats;
-  private final List<Endpoint> endpoints;
-  private final long timeoutNs;
   private final SocketChannel toRight; // null when alone
   private final SocketChannel fromLeft; // null when alone
   private final ByteBuffer headerOut = header();
   private final ByteBuffer headerIn = header();
   private final ByteBuffer sendStage = stage();
   private final ByteBuffer recvStage = stage();
-  private final Patience patience;
-  private final RingSchedule.Step runStep = this::runStep;
-
-  private ByteBuffer caller; // the caller's buffer of the last call, and views of it with the limit at its capacity
-  private ByteBuffer values;
-  private ByteBuffer sendView;
+  private ByteBuffer sendView; // views of the caller's buffer whose position and limit move
   private ByteBuffer recvView;
 
-  // The call and step in progress. Float indices into the buffer.
-  private int count;
-  private ReduceOp op;
-  private int call;
-  private int step;
-  private boolean combining;
+  // The step in progress: float indices into the buffer.
   private int sendNext; // first float not yet staged for sending
   private int sendEnd;
   private ByteBuffer out = ByteBuffer.allocate(0); // being written: the header, sendStage or sendView
@@ -94,18 +76,10 @@ public final class TcpRingAllReduce implements AllReduce {
   private long receivedBytes;
   private String rightEnded; // why the connection to the right ended; null while it stands
   private String leftEnded;
-  private String brokenBy;
 
   private TcpRingAllReduce(WireFormat wire, int generation, int rank, List<Endpoint> endpoints, long timeoutNs,
       int maxFloats, SocketChannel toRight, SocketChannel fromLeft) {
-    this.wire = wire;
-    this.generation = generation;
-    this.rank = rank;
-    this.worldSize = endpoints.size();
-    this.endpoints = List.copyOf(endpoints);
-    this.timeoutNs = timeoutNs;
-    this.patience = new Patience(timeoutNs);
-    this.maxFloats = maxFloats;
+    super(wire, generation, rank, endpoints, timeoutNs, maxFloats, ", tcp");
     this.toRight = toRight;
     this.fromLeft = fromLeft;
   }
@@ -121,47 +95,25 @@ public final class TcpRingAllReduce implements AllReduce {
   static TcpRingAllReduce join(WireFormat wire, long timeoutNs, int generation, int rank, List<Endpoint> endpoints,
       int maxFloats) {
     int n = endpoints.size();
-    if (rank < 0 || rank >= n) throw new IllegalArgumentException("rank " + rank + " not in [0, " + n + ")");
-    if (maxFloats < 0) throw new IllegalArgumentException("maxFloats " + maxFloats + " < 0");
+    checkJoin(rank, n, maxFloats);
     if (n == 1) return new TcpRingAllReduce(wire, generation, rank, endpoints, timeoutNs, maxFloats, null, null);
     return new Joiner(wire, timeoutNs, generation, rank, endpoints, maxFloats).run();
   }
 
   @Override
-  public int rank() {
-    return rank;
+  void newBuffer(ByteBuffer buffer) {
+    sendView = buffer.duplicate().clear();
+    recvView = buffer.duplicate().clear();
   }
 
+  /** The call's header goes out first, and the left neighbour's comes in first. */
   @Override
-  public int worldSize() {
-    return worldSize;
-  }
-
-  @Override
-  public void allReduce(ByteBuffer buffer, int count, ReduceOp op) {
-    if (brokenBy != null) throw new CollectiveException(who() + ": ring is broken (" + brokenBy + "); join again");
-    AllReduce.checkArguments(buffer, count, maxFloats);
-    if (worldSize == 1 || count == 0) return;
-    if (buffer != caller) {
-      caller = buffer;
-      values = buffer.duplicate().clear();
-      sendView = buffer.duplicate().clear();
-      recvView = buffer.duplicate().clear();
-    }
-    this.count = count;
-    this.op = op;
-    call++;
+  void beginCall() {
     headerOut.clear();
     headerOut.putInt(0, call).putInt(4, count).putInt(8, op.ordinal()).putInt(12, 0);
     out = headerOut;
     headerIn.clear();
     in = headerIn;
-    try {
-      RingSchedule.run(rank, worldSize, count, op, BufferUtil.address(values), runStep);
-    } catch (CollectiveException e) {
-      brokenBy = e.getMessage();
-      throw e;
-    }
   }
 
   /** Closes both connections; what this rank wrote still reaches its neighbour (TCP's orderly close). */
@@ -170,19 +122,18 @@ public final class TcpRingAllReduce implements AllReduce {
     CloseHelper.closeAll(toRight, fromLeft);
   }
 
-  private void runStep(int step, int sendSegment, int recvSegment, boolean combining) {
-    this.step = step;
-    this.combining = combining;
-    sendNext = RingSchedule.start(count, worldSize, sendSegment, 0);
-    sendEnd = RingSchedule.start(count, worldSize, sendSegment, 1);
-    recvNext = RingSchedule.start(count, worldSize, recvSegment, 0);
-    recvEnd = RingSchedule.start(count, worldSize, recvSegment, 1);
+  @Override
+  void exchange(int sendFrom, int sendTo, int recvFrom, int recvTo) {
+    sendNext = sendFrom;
+    sendEnd = sendTo;
+    recvNext = recvFrom;
+    recvEnd = recvTo;
     if (in == null) nextReceive(); // else the call's header comes first
     patience.begin();
     while (out.hasRemaining() || sendNext < sendEnd || in != null) {
       switch (patience.after(send() + receive(), true)) {
         case TIMED_OUT -> throw stalled();
-        case INTERRUPTED -> throw new CollectiveException(who() + ": interrupted in all-reduce call " + call + " step " + step);
+        case INTERRUPTED -> throw interrupted();
         case GO_ON -> { }
       }
     }
@@ -218,12 +169,8 @@ public final class TcpRingAllReduce implements AllReduce {
     }
     int c = Math.min(CHUNK_VALUES, sendEnd - sendNext);
     sendStage.clear(); // the Vector API's stores check the limit
-    if (step == worldSize - 1) { // the all-gather's first step sends this rank's reduced segment: what it sends, it keeps
-      wire.encodeAndRound(values, sendNext * Float.BYTES, sendStage, 0, c);
-    } else {
-      wire.encode(values, sendNext * Float.BYTES, sendStage, 0, c);
-    }
-    sendStage.limit(wire.payloadBytes(c)).position(0);
+    encode(sendNext, c, sendStage, 0);
+    sendStage.limit(wire.payloadBytes(c));
     sendNext += c;
     out = sendStage;
   }
@@ -258,11 +205,7 @@ public final class TcpRingAllReduce implements AllReduce {
     if (in == headerIn) {
       checkHeader();
     } else if (in == recvStage) {
-      if (combining) {
-        wire.combine(op, recvStage, 0, values, stagedFirst * Float.BYTES, stagedValues);
-      } else {
-        wire.decode(recvStage, 0, values, stagedFirst * Float.BYTES, stagedValues);
-      }
+      take(recvStage, 0, stagedFirst, stagedValues);
     } // recvView: the values are already in place
     nextReceive();
   }
@@ -298,26 +241,13 @@ public final class TcpRingAllReduce implements AllReduce {
   }
 
   private CollectiveException stalled() {
-    String where = " for " + timeoutNs / 1_000_000 + " ms in all-reduce call " + call + " step " + step
-        + " [sent " + sentBytes + " bytes, received " + receivedBytes + "]";
+    String where = stalledWhere() + " [sent " + sentBytes + " bytes, received " + receivedBytes + "]";
     if (in != null) {
       return new CollectiveException(who() + ": no data from rank " + left() + " (left neighbour, "
           + endpoints.get(left()).address() + ")" + where + (leftEnded == null ? "" : ": " + leftEnded));
     }
     return new CollectiveException(who() + ": rank " + right() + " (right neighbour, " + endpoints.get(right()).address()
         + ") accepted no data" + where + (rightEnded == null ? " (it stopped reading)" : ": " + rightEnded));
-  }
-
-  private String who() {
-    return "rank " + rank + " of " + worldSize + " (generation " + generation + ", tcp)";
-  }
-
-  private int left() {
-    return (rank + worldSize - 1) % worldSize;
-  }
-
-  private int right() {
-    return (rank + 1) % worldSize;
   }
 
   private static ByteBuffer header() {

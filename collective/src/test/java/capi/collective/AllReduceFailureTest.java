@@ -238,39 +238,40 @@ class AllReduceFailureTest {
   /** A rank of an old generation that connects again is turned away; the ring of the new one works. */
   @Test
   void aTcpConnectionOfAnOldGenerationIsClosed() throws Exception {
-    CollectiveConfig tcp = Ranks.config(Ranks.transport("tcp", Map.of("udp-port-base", "40741", "timeout", "5s")));
-    List<Endpoint> endpoints = Endpoint.local(tcp, "", 2);
-    int count = 1000;
-    SocketChannel[] old = new SocketChannel[1];
-    List<AllReduce> ring = Ranks.onEach(2, rank -> {
-      if (rank == 1) old[0] = helloOfAnOldGeneration(40741); // before joining, rank 1 of generation 4 knocks at rank 0's port
-      return TcpRingAllReduce.join(WireFormat.FP32, 5_000_000_000L, 5, rank, endpoints, count);
-    });
-    try {
-      AllReduceTest.check(ring, count, ReduceOp.SUM, 3);
-      assertTrue(old[0].read(ByteBuffer.allocate(1)) < 0, "the old generation's connection was closed");
-    } finally {
-      old[0].close();
-      ring.forEach(AllReduce::close);
-    }
+    ringFormsPastAnIntruder(40741, 5, AllReduceFailureTest::helloOfAnOldGeneration, 3, "the old generation's connection");
   }
 
   /** A connection that never says hello (a port scan) is dropped, and the left neighbour behind it gets in. */
   @Test
   void aSilentTcpConnectionDoesNotKeepTheNeighbourOut() throws Exception {
-    CollectiveConfig tcp = Ranks.config(Ranks.transport("tcp", Map.of("udp-port-base", "40761", "timeout", "10s")));
+    ringFormsPastAnIntruder(40761, 10, AllReduceFailureTest::connectWhenListening, 4, "the silent connection");
+  }
+
+  /** A connection to a rank's port on loopback, made before the rank's left neighbour connects. */
+  private interface Intruder {
+    SocketChannel knock(int port) throws Exception;
+  }
+
+  /**
+   * A two-rank TCP ring at {@code port} whose rank 1 lets the intruder knock at rank 0's port before
+   * it joins itself (generation 5, join timeout {@code timeoutSeconds}): the ring forms and computes,
+   * and rank 0 has closed the intruder's connection.
+   */
+  private static void ringFormsPastAnIntruder(int port, int timeoutSeconds, Intruder intruder, long seed, String what)
+      throws Exception {
+    CollectiveConfig tcp = Ranks.config(Ranks.transport("tcp", Map.of("udp-port-base", String.valueOf(port))));
     List<Endpoint> endpoints = Endpoint.local(tcp, "", 2);
     int count = 1000;
-    SocketChannel[] silent = new SocketChannel[1];
+    SocketChannel[] knocked = new SocketChannel[1];
     List<AllReduce> ring = Ranks.onEach(2, rank -> {
-      if (rank == 1) silent[0] = connectWhenListening(40761); // before rank 1 itself connects to rank 0
-      return TcpRingAllReduce.join(WireFormat.FP32, 10_000_000_000L, 0, rank, endpoints, count);
+      if (rank == 1) knocked[0] = intruder.knock(port);
+      return TcpRingAllReduce.join(WireFormat.FP32, timeoutSeconds * 1_000_000_000L, 5, rank, endpoints, count);
     });
     try {
-      AllReduceTest.check(ring, count, ReduceOp.SUM, 4);
-      assertTrue(silent[0].read(ByteBuffer.allocate(1)) < 0, "the silent connection was closed");
+      AllReduceTest.check(ring, count, ReduceOp.SUM, seed);
+      assertTrue(knocked[0].read(ByteBuffer.allocate(1)) < 0, what + " was closed");
     } finally {
-      silent[0].close();
+      knocked[0].close();
       ring.forEach(AllReduce::close);
     }
   }
